@@ -1,0 +1,334 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { mkdirSync } from 'fs';
+import { hostname } from 'os';
+import { dirname, resolve } from 'path';
+import { Duration, parseDuration } from '../../duration';
+import { QueueClosedError, QueueOptionError } from '../../errors';
+import { isProcessAlive, processStartTime } from '../../process-liveness';
+import {
+    ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
+    FailedMessage, MessageId, QueueStorage, Settlement,
+} from '../../storage';
+import { migrateSqlite } from './sqlite-schema';
+import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
+import { translateSqliteError } from './sqlite-errors';
+import { SqliteWake } from './sqlite-wake';
+
+export interface SqliteQueueAdapterOptions {
+    /** Database file; missing folders are created. `':memory:'` for one process only. Default `'var/queue.sqlite'`. */
+    path?: string;
+    /**
+     * `'full'` (default): a resolved `produce()` survives power loss and OS crashes.
+     * `'normal'`: survives any process crash (kill -9); the last commits may be lost on power loss. Several times faster.
+     */
+    synchronous?: 'full' | 'normal';
+    /** How long a write waits for another process's lock before failing with `QueueStorageBusyError`. Default `'10s'`. */
+    busyTimeout?: Duration;
+}
+
+export interface SqliteQueueAdapterOptionsResolved {
+    path: string;
+    synchronous: 'full' | 'normal';
+    busyTimeout: number;
+}
+
+export function parseSqliteQueueAdapterOptions(options: SqliteQueueAdapterOptions = {}): SqliteQueueAdapterOptionsResolved {
+    const synchronous = options.synchronous ?? 'full';
+    if (synchronous !== 'full' && synchronous !== 'normal') {
+        throw new QueueOptionError(`Option 'synchronous' must be 'full' or 'normal', got ${JSON.stringify(synchronous)}`);
+    }
+    const path = options.path ?? 'var/queue.sqlite';
+    if (typeof path !== 'string' || !path) throw new QueueOptionError(`Option 'path' must be a file path or ':memory:', got ${JSON.stringify(path)}`);
+    return { path, synchronous, busyTimeout: parseDuration(options.busyTimeout ?? '10s', 'busyTimeout') };
+}
+
+interface MessageRow {
+    id: number;
+    channel: string;
+    payload: Buffer;
+    attempt: number;
+    max_attempts: number;
+    priority: number;
+    produced_at: number;
+    available_at: number;
+}
+
+/**
+ * The embedded default: one SQLite file in WAL mode, shared by producers and
+ * workers in several processes on one host. Writes are IMMEDIATE
+ * transactions; the busy timeout makes concurrent writers wait their turn.
+ */
+export class SqliteQueueAdapter implements QueueStorage {
+    readonly options: SqliteQueueAdapterOptionsResolved;
+    #db?: BetterSqlite3.Database;
+    #statements?: SqliteStatements;
+    protected wake: SqliteWake;
+    protected readonly host = hostname();
+
+    constructor(options: SqliteQueueAdapterOptions = {}) {
+        this.options = parseSqliteQueueAdapterOptions(options);
+        const memory = this.options.path === ':memory:';
+        this.wake = new SqliteWake(memory ? undefined : resolve(this.options.path) + '-wake');
+    }
+
+    async connect(): Promise<void> {
+        if (this.#db) return;
+        this.guard(() => {
+            const memory = this.options.path === ':memory:';
+            if (!memory) mkdirSync(dirname(resolve(this.options.path)), { recursive: true });
+            const Database: typeof BetterSqlite3 = require('better-sqlite3');
+            const db = new Database(this.options.path, { timeout: this.options.busyTimeout });
+            try {
+                db.pragma('journal_mode = WAL');
+                db.pragma(`synchronous = ${this.options.synchronous.toUpperCase()}`);
+                migrateSqlite(db);
+                this.#db = db;
+                this.#statements = prepareSqliteStatements(db);
+            } catch (error) {
+                db.close();
+                throw error;
+            }
+        });
+    }
+
+    async disconnect(): Promise<void> {
+        this.wake.close();
+        const db = this.#db;
+        this.#db = undefined;
+        this.#statements = undefined;
+        db?.close();
+    }
+
+    async enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
+        const { db, s } = this.#open();
+        const now = Date.now();
+        const results = this.guard(() => db.transaction(() => requests.map(request => {
+            if (request.deduplication) {
+                const existing = s.dedupGet.get(request.channel, request.deduplication.hash) as { message_id: number, expires_at: number } | undefined;
+                if (existing && existing.expires_at > now) return { id: String(existing.message_id), deduplicated: true };
+            }
+            const id = Number(s.insert.run(request.channel, request.priority, now + request.delay, now, request.maxAttempts, toBuffer(request.payload)).lastInsertRowid);
+            if (request.deduplication) s.dedupPut.run(request.channel, request.deduplication.hash, id, now + request.deduplication.interval);
+            return { id: String(id), deduplicated: false };
+        })).immediate());
+        this.wake.notify(requests.filter((_, i) => !results[i].deduplicated).map(v => v.channel));
+        return results;
+    }
+
+    async registerConsumer(consumer: ConsumerRegistration): Promise<void> {
+        const { s } = this.#open();
+        const now = Date.now();
+        const start = consumer.host === this.host ? processStartTime(consumer.pid) : undefined;
+        this.guard(() => s.consumerPut.run(consumer.id, consumer.channel, consumer.host, consumer.pid, start ?? null, now, now));
+    }
+
+    async unregisterConsumer(consumerId: string): Promise<void> {
+        const { db, s } = this.#open();
+        const channels = this.guard(() => db.transaction(() => {
+            const released = s.releaseOwner.all(consumerId) as { channel: string }[];
+            s.consumerDelete.run(consumerId);
+            return released.map(v => v.channel);
+        }).immediate());
+        this.wake.notify(channels);
+    }
+
+    async claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]> {
+        const { db, s } = this.#open();
+        const now = Date.now();
+        // Look before taking the write lock: an idle poll never blocks writers.
+        if (!this.guard(() => s.anyReady.get(channel, now))) return [];
+        const rows = this.guard(() => db.transaction(() => s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[]).immediate());
+        rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
+        return rows.map(row => ({
+            id: String(row.id),
+            channel: row.channel,
+            payload: row.payload,
+            attempt: row.attempt,
+            maxAttempts: row.max_attempts,
+            priority: row.priority,
+            producedAt: new Date(row.produced_at),
+        }));
+    }
+
+    async renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]> {
+        const { db, s } = this.#open();
+        const now = Date.now();
+        return this.guard(() => db.transaction(() => {
+            s.consumerSeen.run(now, consumerId);
+            return ids.filter(id => s.renew.run(now + lease, toRowId(id), consumerId).changes === 0);
+        }).immediate());
+    }
+
+    async settle(settlements: Settlement[]): Promise<MessageId[]> {
+        const { db, s } = this.#open();
+        const now = Date.now();
+        const wakeChannels: string[] = [];
+        const lost = this.guard(() => db.transaction(() => {
+            const lost: MessageId[] = [];
+            const counts = new Map<string, { done: number, failed: number }>();
+            const count = (channel: string, field: 'done' | 'failed') => {
+                let entry = counts.get(channel);
+                if (!entry) counts.set(channel, entry = { done: 0, failed: 0 });
+                entry[field]++;
+            };
+            for (const settlement of settlements) {
+                const id = toRowId(settlement.id);
+                const owner = settlement.consumerId;
+                let row: { channel: string } | undefined;
+                switch (settlement.kind) {
+                    case 'done':
+                        row = settlement.retention > 0
+                            ? s.markDone.get(now, now + settlement.retention, id, owner) as typeof row
+                            : s.deleteLeased.get(id, owner) as typeof row;
+                        if (row) count(row.channel, 'done');
+                        break;
+                    case 'retry':
+                        row = s.retry.get(now + settlement.delay, settlement.error, id, owner) as typeof row;
+                        if (row) wakeChannels.push(row.channel);
+                        break;
+                    case 'fail':
+                        row = s.fail.get(settlement.error, now, id, owner) as typeof row;
+                        if (row) count(row.channel, 'failed');
+                        break;
+                    case 'reschedule':
+                        row = s.reschedule.get(now + settlement.delay, id, owner) as typeof row;
+                        if (row) wakeChannels.push(row.channel);
+                        break;
+                    case 'release':
+                        row = s.release.get(id, owner) as typeof row;
+                        if (row) wakeChannels.push(row.channel);
+                        break;
+                }
+                if (!row) lost.push(settlement.id);
+            }
+            const minute = Math.floor(now / 60_000);
+            for (const [channel, entry] of counts) s.throughput.run(channel, minute, entry.done, entry.failed);
+            return lost;
+        }).immediate());
+        this.wake.notify(wakeChannels);
+        return lost;
+    }
+
+    async reclaimAbandoned(): Promise<number> {
+        const { db, s } = this.#open();
+        const now = Date.now();
+        const consumers = this.guard(() => s.consumersOfHost.all(this.host) as { id: string, pid: number, process_start: string | null }[]);
+        const dead = consumers.filter(v => !isProcessAlive(v.pid, v.process_start));
+        const channels = this.guard(() => db.transaction(() => {
+            const channels: string[] = [];
+            for (const consumer of dead) {
+                const error = `Delivery lost: worker process ${consumer.pid} on ${this.host} died during the attempt`;
+                for (const row of s.reclaimOwner.all(now, error, now, consumer.id) as { channel: string }[]) channels.push(row.channel);
+                s.consumerDelete.run(consumer.id);
+            }
+            for (const row of s.reclaimExpired.all(now, 'Delivery lost: the lease expired before the worker settled it', now, now) as { channel: string }[]) channels.push(row.channel);
+            return channels;
+        }).immediate());
+        this.wake.notify(channels);
+        return channels.length;
+    }
+
+    async nextAvailableIn(channel: string): Promise<number | undefined> {
+        const { s } = this.#open();
+        const row = this.guard(() => s.nextAvailable.get(channel) as { at: number | null });
+        return row.at === null ? undefined : Math.max(0, row.at - Date.now());
+    }
+
+    watch(channel: string, listener: () => void): () => void {
+        return this.wake.watch(channel, listener);
+    }
+
+    async prune(): Promise<void> {
+        const { db, s } = this.#open();
+        const now = Date.now();
+        this.guard(() => db.transaction(() => {
+            s.pruneDedup.run(now);
+            s.pruneDone.run(now);
+            s.pruneThroughput.run(Math.floor(now / 60_000) - 24 * 60);
+        }).immediate());
+    }
+
+    async stats(channel?: string): Promise<ChannelStats[]> {
+        const { s } = this.#open();
+        const now = Date.now();
+        const minute = Math.floor(now / 60_000);
+        const rows = this.guard(() => (channel === undefined ? s.statsAll.all(now, now) : s.statsOne.all(now, now, channel)) as any[]);
+        const throughput = this.guard(() => (channel === undefined ? s.throughputAll.all(minute - 59) : s.throughputOne.all(minute - 59, channel)) as { channel: string, minute: number, done: number }[]);
+        const byChannel = new Map<string, ChannelStats>();
+        const get = (name: string) => {
+            let entry = byChannel.get(name);
+            if (!entry) byChannel.set(name, entry = { channel: name, pending: 0, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0 });
+            return entry;
+        };
+        for (const row of rows) Object.assign(get(row.channel), { pending: row.pending, delayed: row.delayed, inFlight: row.in_flight, failed: row.failed });
+        // The rate spans the previous full minute and the current partial one.
+        const rateSeconds = 60 + (now % 60_000) / 1000;
+        for (const row of throughput) {
+            const entry = get(row.channel);
+            entry.doneLastHour += row.done;
+            if (row.minute >= minute - 1) entry.ratePerSecond += row.done / rateSeconds;
+        }
+        if (channel !== undefined && !byChannel.size) get(channel);
+        return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
+    }
+
+    async listFailed(channel: string, options: { limit: number, offset: number }): Promise<FailedMessage[]> {
+        const { s } = this.#open();
+        const rows = this.guard(() => s.listFailed.all(channel, options.limit, options.offset) as any[]);
+        return rows.map(row => ({
+            id: String(row.id),
+            channel: row.channel,
+            attempt: row.attempt,
+            maxAttempts: row.max_attempts,
+            error: row.last_error ?? '',
+            producedAt: new Date(row.produced_at),
+            failedAt: new Date(row.settled_at),
+            payload: row.payload,
+        }));
+    }
+
+    async retryFailed(channel: string, ids?: MessageId[]): Promise<number> {
+        const { db, s } = this.#open();
+        const now = Date.now();
+        const changed = this.guard(() => db.transaction(() => ids === undefined
+            ? s.retryAllFailed.run(now, channel).changes
+            : ids.reduce((sum, id) => sum + s.retryFailed.run(now, channel, toRowId(id)).changes, 0),
+        ).immediate());
+        if (changed) this.wake.notify([channel]);
+        return changed;
+    }
+
+    async purge(channel: string, which: 'failed' | 'all'): Promise<number> {
+        const { db, s } = this.#open();
+        return this.guard(() => db.transaction(() => {
+            if (which === 'failed') return s.purgeFailed.run(channel).changes;
+            s.purgeDedup.run(channel);
+            return s.purgeAll.run(channel).changes;
+        }).immediate());
+    }
+
+    #open() {
+        if (!this.#db || !this.#statements) throw new QueueClosedError(`The SQLite queue storage '${this.options.path}' is not connected (call connect(), or it was disconnected)`);
+        return { db: this.#db, s: this.#statements };
+    }
+
+    protected guard<R>(operation: () => R): R {
+        try {
+            return operation();
+        } catch (error) {
+            throw translateSqliteError(error, this.options.path);
+        }
+    }
+}
+
+function toBuffer(payload: Uint8Array): Buffer {
+    return Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+}
+
+function toRowId(id: MessageId): number {
+    const value = Number(id);
+    if (!Number.isSafeInteger(value) || value < 1 || String(value) !== String(id)) {
+        throw new QueueOptionError(`Invalid message id ${JSON.stringify(id)}: SQLite message ids are positive integers`);
+    }
+    return value;
+}

@@ -1,0 +1,77 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Numbered, append-only migrations. Each runs in an IMMEDIATE transaction
+ * that first checks and records its own number, so several processes opening
+ * the same file at once migrate it exactly once.
+ *
+ * Message states: 0 pending, 1 leased, 2 failed, 3 done.
+ */
+const migrations: string[] = [
+    `
+    CREATE TABLE queue_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL,
+        state INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        available_at INTEGER NOT NULL,
+        produced_at INTEGER NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        last_error TEXT,
+        settled_at INTEGER,
+        remove_at INTEGER,
+        payload BLOB NOT NULL
+    );
+    CREATE INDEX queue_messages_ready ON queue_messages (channel, priority DESC, available_at, id) WHERE state = 0;
+    CREATE INDEX queue_messages_next ON queue_messages (channel, available_at) WHERE state = 0;
+    CREATE INDEX queue_messages_owner ON queue_messages (lease_owner) WHERE state = 1;
+    CREATE INDEX queue_messages_lease_end ON queue_messages (lease_until) WHERE state = 1;
+    CREATE INDEX queue_messages_failed ON queue_messages (channel, id) WHERE state = 2;
+    CREATE INDEX queue_messages_done ON queue_messages (remove_at) WHERE state = 3;
+
+    CREATE TABLE queue_dedup (
+        channel TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        message_id INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (channel, hash)
+    ) WITHOUT ROWID;
+    CREATE INDEX queue_dedup_expiry ON queue_dedup (expires_at);
+
+    CREATE TABLE queue_consumers (
+        id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        process_start TEXT,
+        registered_at INTEGER NOT NULL,
+        seen_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE queue_throughput (
+        channel TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (channel, minute)
+    ) WITHOUT ROWID;
+    `,
+];
+
+export function migrateSqlite(db: Database): void {
+    db.exec('CREATE TABLE IF NOT EXISTS queue_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied = db.prepare('SELECT 1 FROM queue_migrations WHERE version = ?');
+    const record = db.prepare('INSERT INTO queue_migrations (version, applied_at) VALUES (?, ?)');
+    migrations.forEach((sql, index) => {
+        const version = index + 1;
+        if (applied.get(version)) return;
+        db.transaction(() => {
+            if (applied.get(version)) return;
+            record.run(version, Date.now());
+            db.exec(sql);
+        }).immediate();
+    });
+}

@@ -1,0 +1,60 @@
+import type { Database, Statement } from 'better-sqlite3';
+
+/** Message states, as stored. */
+export const PENDING = 0, LEASED = 1, FAILED = 2, DONE = 3;
+
+const lost = 'lease_owner = NULL, lease_until = NULL';
+const leasedBy = `id = ? AND state = ${LEASED} AND lease_owner = ?`;
+const reclaimSet = `state = CASE WHEN attempt >= max_attempts THEN ${FAILED} ELSE ${PENDING} END,
+    available_at = ?, last_error = CASE WHEN attempt >= max_attempts THEN ? ELSE last_error END,
+    settled_at = CASE WHEN attempt >= max_attempts THEN ? ELSE NULL END, ${lost}`;
+
+/** Every SQL statement of the SQLite adapter; `?` parameters in the order the adapter passes them. */
+const sql = {
+    insert: `INSERT INTO queue_messages (channel, state, priority, available_at, produced_at, attempt, max_attempts, payload) VALUES (?, ${PENDING}, ?, ?, ?, 0, ?, ?)`,
+    dedupGet: 'SELECT message_id, expires_at FROM queue_dedup WHERE channel = ? AND hash = ?',
+    dedupPut: 'INSERT OR REPLACE INTO queue_dedup (channel, hash, message_id, expires_at) VALUES (?, ?, ?, ?)',
+    anyReady: `SELECT 1 FROM queue_messages WHERE channel = ? AND state = ${PENDING} AND available_at <= ? LIMIT 1`,
+    claim: `UPDATE queue_messages SET state = ${LEASED}, lease_owner = ?, lease_until = ?, attempt = attempt + 1
+        WHERE id IN (SELECT id FROM queue_messages WHERE channel = ? AND state = ${PENDING} AND available_at <= ? ORDER BY priority DESC, available_at, id LIMIT ?)
+        RETURNING id, channel, payload, attempt, max_attempts, priority, produced_at, available_at`,
+    renew: `UPDATE queue_messages SET lease_until = ? WHERE ${leasedBy}`,
+    deleteLeased: `DELETE FROM queue_messages WHERE ${leasedBy} RETURNING channel`,
+    markDone: `UPDATE queue_messages SET state = ${DONE}, settled_at = ?, remove_at = ?, ${lost} WHERE ${leasedBy} RETURNING channel`,
+    retry: `UPDATE queue_messages SET state = ${PENDING}, available_at = ?, last_error = ?, ${lost} WHERE ${leasedBy} RETURNING channel`,
+    fail: `UPDATE queue_messages SET state = ${FAILED}, last_error = ?, settled_at = ?, ${lost} WHERE ${leasedBy} RETURNING channel`,
+    reschedule: `UPDATE queue_messages SET state = ${PENDING}, available_at = ?, attempt = attempt - 1, ${lost} WHERE ${leasedBy} RETURNING channel`,
+    release: `UPDATE queue_messages SET state = ${PENDING}, attempt = attempt - 1, ${lost} WHERE ${leasedBy} RETURNING channel`,
+    releaseOwner: `UPDATE queue_messages SET state = ${PENDING}, attempt = attempt - 1, ${lost} WHERE state = ${LEASED} AND lease_owner = ? RETURNING channel`,
+    reclaimOwner: `UPDATE queue_messages SET ${reclaimSet} WHERE state = ${LEASED} AND lease_owner = ? RETURNING channel`,
+    reclaimExpired: `UPDATE queue_messages SET ${reclaimSet} WHERE state = ${LEASED} AND lease_until <= ? RETURNING channel`,
+    throughput: `INSERT INTO queue_throughput (channel, minute, done, failed) VALUES (?, ?, ?, ?)
+        ON CONFLICT (channel, minute) DO UPDATE SET done = done + excluded.done, failed = failed + excluded.failed`,
+    consumerPut: 'INSERT OR REPLACE INTO queue_consumers (id, channel, host, pid, process_start, registered_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    consumerSeen: 'UPDATE queue_consumers SET seen_at = ? WHERE id = ?',
+    consumerDelete: 'DELETE FROM queue_consumers WHERE id = ?',
+    consumersOfHost: 'SELECT id, pid, process_start FROM queue_consumers WHERE host = ?',
+    nextAvailable: `SELECT MIN(available_at) AS at FROM queue_messages WHERE channel = ? AND state = ${PENDING}`,
+    pruneDedup: 'DELETE FROM queue_dedup WHERE expires_at <= ?',
+    pruneDone: `DELETE FROM queue_messages WHERE state = ${DONE} AND remove_at <= ?`,
+    pruneThroughput: 'DELETE FROM queue_throughput WHERE minute < ?',
+    statsAll: `SELECT channel, SUM(state = ${PENDING} AND available_at <= ?) AS pending, SUM(state = ${PENDING} AND available_at > ?) AS delayed,
+        SUM(state = ${LEASED}) AS in_flight, SUM(state = ${FAILED}) AS failed FROM queue_messages GROUP BY channel`,
+    statsOne: `SELECT channel, SUM(state = ${PENDING} AND available_at <= ?) AS pending, SUM(state = ${PENDING} AND available_at > ?) AS delayed,
+        SUM(state = ${LEASED}) AS in_flight, SUM(state = ${FAILED}) AS failed FROM queue_messages WHERE channel = ? GROUP BY channel`,
+    throughputAll: 'SELECT channel, minute, done FROM queue_throughput WHERE minute >= ?',
+    throughputOne: 'SELECT channel, minute, done FROM queue_throughput WHERE minute >= ? AND channel = ?',
+    listFailed: `SELECT id, channel, attempt, max_attempts, last_error, produced_at, settled_at, payload FROM queue_messages WHERE channel = ? AND state = ${FAILED} ORDER BY id LIMIT ? OFFSET ?`,
+    retryFailed: `UPDATE queue_messages SET state = ${PENDING}, attempt = 0, available_at = ?, settled_at = NULL WHERE channel = ? AND id = ? AND state = ${FAILED}`,
+    retryAllFailed: `UPDATE queue_messages SET state = ${PENDING}, attempt = 0, available_at = ?, settled_at = NULL WHERE channel = ? AND state = ${FAILED}`,
+    purgeFailed: `DELETE FROM queue_messages WHERE channel = ? AND state = ${FAILED}`,
+    purgeAll: 'DELETE FROM queue_messages WHERE channel = ?',
+    purgeDedup: 'DELETE FROM queue_dedup WHERE channel = ?',
+};
+
+export type SqliteStatements = { [K in keyof typeof sql]: Statement };
+
+/** Prepares every statement once per connection. */
+export function prepareSqliteStatements(db: Database): SqliteStatements {
+    return Object.fromEntries(Object.entries(sql).map(([name, text]) => [name, db.prepare(text)])) as SqliteStatements;
+}

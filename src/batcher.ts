@@ -1,0 +1,58 @@
+/**
+ * Group commit: items added while a flush is running, or within the same
+ * turn of the event loop, are written together by one `flush` call (one
+ * transaction), and each caller gets its own result. At most one flush runs
+ * at a time, so under load batches grow instead of transactions queueing up.
+ */
+export class Batcher<I, O> {
+    protected items: I[] = [];
+    protected waiters: { resolve: (value: O) => void, reject: (error: unknown) => void }[] = [];
+    protected flushing?: Promise<void>;
+    protected scheduled = false;
+
+    constructor(
+        protected readonly flush: (items: I[]) => Promise<O[]>,
+        protected readonly maxBatch = 1000,
+    ) {
+    }
+
+    add(item: I): Promise<O> {
+        return new Promise<O>((resolve, reject) => {
+            this.items.push(item);
+            this.waiters.push({ resolve, reject });
+            this.schedule();
+        });
+    }
+
+    /** Resolves when everything added so far is written (or failed). */
+    async drain(): Promise<void> {
+        while (this.flushing || this.items.length) {
+            if (!this.flushing) this.run();
+            await this.flushing;
+        }
+    }
+
+    protected schedule(): void {
+        if (this.flushing || this.scheduled) return;
+        this.scheduled = true;
+        // setImmediate, not a microtask: lets every caller that is ready in this turn join the batch.
+        setImmediate(() => {
+            this.scheduled = false;
+            if (!this.flushing) this.run();
+        });
+    }
+
+    protected run(): void {
+        const items = this.items.splice(0, this.maxBatch);
+        const waiters = this.waiters.splice(0, items.length);
+        if (!items.length) return;
+        this.flushing = this.flush(items).then(results => {
+            for (let i = 0; i < waiters.length; i++) waiters[i].resolve(results[i]);
+        }, error => {
+            for (const waiter of waiters) waiter.reject(error);
+        }).finally(() => {
+            this.flushing = undefined;
+            if (this.items.length) this.schedule();
+        });
+    }
+}

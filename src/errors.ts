@@ -1,0 +1,43 @@
+/**
+ * One error class per concern, each with a stable `name`, so callers can use
+ * `instanceof` instead of matching message text.
+ */
+export class QueueError extends Error {
+    constructor(message: string, options?: { cause?: unknown }) {
+        super(message, options);
+        this.name = new.target.name;
+    }
+}
+
+/** An option has a value we cannot use (a bad duration, an unknown enum value, ...). */
+export class QueueOptionError extends QueueError {
+}
+
+/** The produced data does not match the channel's type. Nothing was stored. */
+export class QueueValidationError extends QueueError {
+    constructor(
+        public readonly channel: string,
+        public readonly errors: { path: string, code: string, message: string }[],
+    ) {
+        super(`Invalid message for channel '${channel}': ${errors.map(v => `${v.path || '(root)'}: ${v.message}`).join('; ')}`);
+    }
+}
+
+/** A stored payload could not be decoded into the channel's type (the type changed, or the bytes are corrupt). */
+export class QueueDecodeError extends QueueError {
+}
+
+/** The storage failed (disk full, corrupt or locked database, lost connection). The operation did not take effect. */
+export class QueueStorageError extends QueueError {
+    constructor(message: string, public readonly code?: string, options?: { cause?: unknown }) {
+        super(message, options);
+    }
+}
+
+/** The storage stayed locked by another process for longer than the configured busy timeout. */
+export class QueueStorageBusyError extends QueueStorageError {
+}
+
+/** The queue or its storage was closed; no new work is accepted. */
+export class QueueClosedError extends QueueError {
+}

@@ -1,0 +1,180 @@
+import { Duration, parseDuration } from './duration';
+import { QueueOptionError } from './errors';
+
+/** How a channel treats repeated messages. Same values as `@deepkit/broker`'s enum. */
+export enum QueueMessageProcessing {
+    /** A message whose hash was already produced on the channel within `deduplicationInterval` is not enqueued again; delivery is lease-protected. */
+    exactlyOnce = 0,
+    /** The default: every produced message is enqueued; delivery is at least once. */
+    atLeastOnce = 1,
+}
+
+/** Retry timing after a failed attempt: `delay * factor^(attempt - 1)`, capped at `maxDelay`. */
+export interface BackoffOptions {
+    /** Wait before the first retry. Default `'1s'`. */
+    delay?: Duration;
+    /** Growth per attempt. Default 2; 1 gives a fixed delay. */
+    factor?: number;
+    /** Upper bound of any retry delay. Default `'10m'`. */
+    maxDelay?: Duration;
+}
+
+export interface BackoffOptionsResolved {
+    delay: number;
+    factor: number;
+    maxDelay: number;
+}
+
+export interface BrokerQueueChannelOptions {
+    /** Default `QueueMessageProcessing.atLeastOnce`. */
+    process?: QueueMessageProcessing;
+    /** exactlyOnce only: how long a produced hash blocks an identical message. Default `'5m'`. */
+    deduplicationInterval?: Duration;
+    /** Deliveries before a message is kept as failed. Stored with each message at produce time. Default 5. */
+    maxAttempts?: number;
+    /** Delay between attempts. Default `{ delay: '1s', factor: 2, maxDelay: '10m' }`. */
+    backoff?: BackoffOptions;
+    /** How long a delivered message belongs to its consumer without renewal; renewed every third of it while the callback runs. Default `'30s'`. */
+    lease?: Duration;
+    /** How long a processed message is kept before removal. Default `0`: removed at once. */
+    retention?: Duration;
+}
+
+export interface BrokerQueueChannelOptionsResolved {
+    process: QueueMessageProcessing;
+    deduplicationInterval: number;
+    maxAttempts: number;
+    backoff: BackoffOptionsResolved;
+    lease: number;
+    retention: number;
+}
+
+export interface BrokerQueueProduceOptions {
+    /** Deliver no earlier than this from now. Default 0. */
+    delay?: Duration;
+    /** Higher is delivered first. An integer, default 0. */
+    priority?: number;
+    /** Overrides the channel's processing for this message. */
+    process?: QueueMessageProcessing;
+    /** Overrides the channel's deduplication interval for this message. */
+    deduplicationInterval?: Duration;
+    /** exactlyOnce: the deduplication key. Default: a hash of the serialized message. */
+    hash?: string | number;
+}
+
+export interface BrokerQueueProduceOptionsResolved {
+    delay: number;
+    priority: number;
+    /** Set when the message is deduplicated (exactlyOnce); then `deduplicationInterval` applies. */
+    deduplication?: { hash?: string, interval: number };
+}
+
+export interface BrokerQueueConsumeOptions {
+    /** Callbacks running at once in this consumer. Default 1. */
+    maxParallel?: number;
+    /** Messages leased ahead of free callback slots, to save round trips. Default `maxParallel`, at most 256. */
+    prefetch?: number;
+}
+
+export interface BrokerQueueConsumeOptionsResolved {
+    maxParallel: number;
+    prefetch: number;
+}
+
+export const defaultBackoff: BackoffOptionsResolved = { delay: 1000, factor: 2, maxDelay: 600_000 };
+
+function parseProcess(value: unknown, option: string): QueueMessageProcessing {
+    if (value === QueueMessageProcessing.atLeastOnce || value === QueueMessageProcessing.exactlyOnce) return value;
+    throw new QueueOptionError(`Option '${option}' must be QueueMessageProcessing.atLeastOnce or QueueMessageProcessing.exactlyOnce, got ${JSON.stringify(value)}`);
+}
+
+function parseInteger(value: unknown, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+        throw new QueueOptionError(`Option '${option}' must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return value;
+}
+
+function rejectUnknown(options: object, known: string[], what: string): void {
+    for (const key of Object.keys(options)) {
+        if (!known.includes(key)) {
+            throw new QueueOptionError(`Unknown ${what} option '${key}'; known options: ${known.join(', ')}`);
+        }
+    }
+}
+
+export function parseBackoff(options: BackoffOptions = {}, base: BackoffOptionsResolved = defaultBackoff): BackoffOptionsResolved {
+    rejectUnknown(options, ['delay', 'factor', 'maxDelay'], 'backoff');
+    const factor = options.factor ?? base.factor;
+    if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1) {
+        throw new QueueOptionError(`Option 'backoff.factor' must be a number of at least 1, got ${JSON.stringify(factor)}`);
+    }
+    return {
+        delay: options.delay === undefined ? base.delay : parseDuration(options.delay, 'backoff.delay'),
+        factor,
+        maxDelay: options.maxDelay === undefined ? base.maxDelay : parseDuration(options.maxDelay, 'backoff.maxDelay'),
+    };
+}
+
+export const defaultChannelOptions: BrokerQueueChannelOptionsResolved = {
+    process: QueueMessageProcessing.atLeastOnce,
+    deduplicationInterval: 300_000,
+    maxAttempts: 5,
+    backoff: defaultBackoff,
+    lease: 30_000,
+    retention: 0,
+};
+
+/** `defaults` lets a module config change the defaults of every channel. */
+export function parseChannelOptions(
+    options: BrokerQueueChannelOptions = {},
+    defaults: BrokerQueueChannelOptionsResolved = defaultChannelOptions,
+): BrokerQueueChannelOptionsResolved {
+    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention'], 'channel');
+    return {
+        process: options.process === undefined ? defaults.process : parseProcess(options.process, 'process'),
+        deduplicationInterval: options.deduplicationInterval === undefined ? defaults.deduplicationInterval : parseDuration(options.deduplicationInterval, 'deduplicationInterval', 1),
+        maxAttempts: options.maxAttempts === undefined ? defaults.maxAttempts : parseInteger(options.maxAttempts, 'maxAttempts', 1),
+        backoff: parseBackoff(options.backoff, defaults.backoff),
+        lease: options.lease === undefined ? defaults.lease : parseDuration(options.lease, 'lease', 100),
+        retention: options.retention === undefined ? defaults.retention : parseDuration(options.retention, 'retention'),
+    };
+}
+
+const noProduceOptions: BrokerQueueProduceOptions = {};
+
+export function parseProduceOptions(options: BrokerQueueProduceOptions | undefined, channel: BrokerQueueChannelOptionsResolved): BrokerQueueProduceOptionsResolved {
+    options ??= noProduceOptions;
+    if (options !== noProduceOptions) {
+        rejectUnknown(options, ['delay', 'priority', 'process', 'deduplicationInterval', 'hash'], 'produce');
+    }
+    const process = options.process === undefined ? channel.process : parseProcess(options.process, 'process');
+    if (options.hash !== undefined && typeof options.hash !== 'string' && typeof options.hash !== 'number') {
+        throw new QueueOptionError(`Option 'hash' must be a string or a number, got ${typeof options.hash}`);
+    }
+    const resolved: BrokerQueueProduceOptionsResolved = {
+        delay: options.delay === undefined ? 0 : parseDuration(options.delay, 'delay'),
+        priority: options.priority === undefined ? 0 : parseInteger(options.priority, 'priority', -2_147_483_648, 2_147_483_647),
+    };
+    if (process === QueueMessageProcessing.exactlyOnce) {
+        resolved.deduplication = {
+            hash: options.hash === undefined ? undefined : String(options.hash),
+            interval: options.deduplicationInterval === undefined ? channel.deduplicationInterval : parseDuration(options.deduplicationInterval, 'deduplicationInterval', 1),
+        };
+    }
+    return resolved;
+}
+
+export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): BrokerQueueConsumeOptionsResolved {
+    rejectUnknown(options, ['maxParallel', 'prefetch'], 'consume');
+    const maxParallel = options.maxParallel === undefined ? 1 : parseInteger(options.maxParallel, 'maxParallel', 1, 10_000);
+    return {
+        maxParallel,
+        prefetch: options.prefetch === undefined ? Math.min(maxParallel, 256) : parseInteger(options.prefetch, 'prefetch', 0, 256),
+    };
+}
+
+/** Delay before the retry that follows failed attempt number `attempt` (1-based). */
+export function backoffDelay(backoff: BackoffOptionsResolved, attempt: number): number {
+    return Math.min(backoff.maxDelay, Math.round(backoff.delay * Math.pow(backoff.factor, Math.max(0, attempt - 1))));
+}

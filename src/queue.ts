@@ -1,0 +1,247 @@
+import { ReceiveType, resolveReceiveType, Type } from '@deepkit/type';
+import { ConsoleTransport, Logger } from '@deepkit/logger';
+import { Batcher } from './batcher';
+import { MessageCodec } from './codec';
+import { ConsumeCallback, QueueConsumer, QueueLogger } from './consumer';
+import { Duration, parseDuration } from './duration';
+import { QueueClosedError, QueueOptionError } from './errors';
+import {
+    BrokerQueueChannelOptions,
+    BrokerQueueChannelOptionsResolved,
+    BrokerQueueConsumeOptions,
+    BrokerQueueProduceOptions,
+    defaultChannelOptions,
+    parseChannelOptions,
+    parseConsumeOptions,
+    parseProduceOptions,
+} from './options';
+import { ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, MessageId, QueueStorage, Settlement } from './storage';
+
+/** `type Release = () => Promise<void>`, as in `@deepkit/broker`. */
+export type Release = () => Promise<void>;
+
+export interface BrokerQueueOptions {
+    logger?: QueueLogger;
+    /** Defaults for every channel of this queue; a channel's own options win. */
+    channelDefaults?: BrokerQueueChannelOptions;
+    /** Backstop poll for a missed wake-up and longest wait for a delayed message. Default `'1s'`. */
+    pollInterval?: Duration;
+    /** How often abandoned leases (dead workers, expired leases) are reclaimed while a consumer runs. Default `'1s'`. */
+    reclaimInterval?: Duration;
+    /** How often expired deduplication records and retained done messages are removed. Default `'1m'`. */
+    pruneInterval?: Duration;
+}
+
+export interface ProduceResult {
+    /** The new message's id, or the id of the earlier message it duplicates. */
+    id: MessageId;
+    /** True when exactlyOnce found the same hash within its interval and nothing was enqueued. */
+    deduplicated: boolean;
+}
+
+/**
+ * A durable queue over one storage adapter. Create typed channels with
+ * `channel<T>()`; produce and consume through them.
+ */
+export class BrokerQueue {
+    readonly logger: QueueLogger;
+    protected readonly channelDefaults: BrokerQueueChannelOptionsResolved;
+    protected readonly pollInterval: number;
+    protected readonly reclaimInterval: number;
+    protected readonly pruneInterval: number;
+    protected connected?: Promise<void>;
+    protected closed = false;
+    protected consumers = new Set<QueueConsumer<any>>();
+    protected maintenanceTimers: NodeJS.Timeout[] = [];
+    protected readonly enqueueBatcher: Batcher<EnqueueRequest, EnqueueResult>;
+    protected readonly settleBatcher: Batcher<Settlement, MessageId | undefined>;
+
+    constructor(public readonly adapter: QueueStorage, options: BrokerQueueOptions = {}) {
+        this.logger = options.logger ?? new Logger([new ConsoleTransport()]);
+        this.channelDefaults = parseChannelOptions(options.channelDefaults, defaultChannelOptions);
+        this.pollInterval = parseDuration(options.pollInterval ?? 1000, 'pollInterval', 1);
+        this.reclaimInterval = parseDuration(options.reclaimInterval ?? 1000, 'reclaimInterval', 1);
+        this.pruneInterval = parseDuration(options.pruneInterval ?? 60_000, 'pruneInterval', 1);
+        this.enqueueBatcher = new Batcher(async requests => {
+            await this.connect();
+            return this.adapter.enqueue(requests);
+        });
+        this.settleBatcher = new Batcher(async settlements => {
+            const lost = new Set(await this.adapter.settle(settlements));
+            return settlements.map(v => lost.has(v.id) ? v.id : undefined);
+        });
+    }
+
+    channel<T>(name: string, options?: BrokerQueueChannelOptions, type?: ReceiveType<T>): BrokerQueueChannel<T> {
+        if (typeof name !== 'string' || !name || name.length > 255) {
+            throw new QueueOptionError(`A channel name must be a string of 1 to 255 characters, got ${JSON.stringify(name)}`);
+        }
+        return new BrokerQueueChannel<T>(this, name, parseChannelOptions(options, this.channelDefaults), resolveReceiveType(type));
+    }
+
+    /** Connects the adapter once (schema migration included). Called on first use; call it early to fail fast. */
+    connect(): Promise<void> {
+        if (this.closed) return Promise.reject(new QueueClosedError('The queue is closed'));
+        if (!this.connected) {
+            this.connected = this.adapter.connect();
+            this.connected.catch(() => this.connected = undefined);
+        }
+        return this.connected;
+    }
+
+    /** @internal */
+    async enqueue(requests: EnqueueRequest[], grouped: boolean): Promise<EnqueueResult[]> {
+        if (this.closed) throw new QueueClosedError('The queue is closed; cannot produce');
+        if (grouped && requests.length === 1) return [await this.enqueueBatcher.add(requests[0])];
+        await this.connect();
+        return this.adapter.enqueue(requests);
+    }
+
+    /** @internal */
+    async startConsumer<T>(consumer: QueueConsumer<T>): Promise<Release> {
+        if (this.closed) throw new QueueClosedError('The queue is closed; cannot consume');
+        await this.connect();
+        await consumer.start();
+        this.consumers.add(consumer);
+        this.startMaintenance();
+        return async () => {
+            await consumer.stop();
+            this.consumers.delete(consumer);
+            if (!this.consumers.size) this.stopMaintenance();
+        };
+    }
+
+    /** @internal */
+    consumerContext() {
+        return { storage: this.adapter, settlements: this.settleBatcher, logger: this.logger, pollInterval: this.pollInterval };
+    }
+
+    /** Stops every consumer (running callbacks finish), writes what is pending. Returns when all is settled. */
+    async stopConsumers(): Promise<void> {
+        const consumers = [...this.consumers];
+        this.consumers.clear();
+        this.stopMaintenance();
+        await Promise.all(consumers.map(v => v.stop()));
+        await this.enqueueBatcher.drain();
+        await this.settleBatcher.drain();
+    }
+
+    /** Stops consumers, then disconnects the adapter. The queue cannot be used afterwards. */
+    async close(): Promise<void> {
+        if (this.closed) return;
+        await this.stopConsumers();
+        this.closed = true;
+        await this.adapter.disconnect();
+    }
+
+    get activeConsumers(): number {
+        return this.consumers.size;
+    }
+
+    async stats(channel?: string): Promise<ChannelStats[]> {
+        await this.connect();
+        return this.adapter.stats(channel);
+    }
+
+    async listFailed(channel: string, options: { limit?: number, offset?: number } = {}): Promise<FailedMessage[]> {
+        await this.connect();
+        return this.adapter.listFailed(channel, { limit: options.limit ?? 100, offset: options.offset ?? 0 });
+    }
+
+    /** Makes failed messages of the channel pending again (those named, or all). Returns how many. */
+    async retryFailed(channel: string, ids?: MessageId[]): Promise<number> {
+        await this.connect();
+        return this.adapter.retryFailed(channel, ids);
+    }
+
+    async purge(channel: string, which: 'failed' | 'all'): Promise<number> {
+        await this.connect();
+        return this.adapter.purge(channel, which);
+    }
+
+    protected startMaintenance(): void {
+        if (this.maintenanceTimers.length) return;
+        const reclaim = setInterval(async () => {
+            try {
+                const reclaimed = await this.adapter.reclaimAbandoned();
+                if (reclaimed) {
+                    this.logger.warn(`Queue reclaimed ${reclaimed} message(s) from dead or expired consumers`);
+                    for (const consumer of this.consumers) consumer.wake();
+                }
+            } catch (error) {
+                this.logger.error('Queue could not reclaim abandoned messages:', error);
+            }
+        }, this.reclaimInterval);
+        const prune = setInterval(async () => {
+            try {
+                await this.adapter.prune();
+            } catch (error) {
+                this.logger.error('Queue could not prune:', error);
+            }
+        }, this.pruneInterval);
+        reclaim.unref();
+        prune.unref();
+        this.maintenanceTimers.push(reclaim, prune);
+    }
+
+    protected stopMaintenance(): void {
+        for (const timer of this.maintenanceTimers) clearInterval(timer);
+        this.maintenanceTimers = [];
+    }
+}
+
+/** A typed channel: `produce()` validates and stores `T`, `consume()` delivers `T`. */
+export class BrokerQueueChannel<T> {
+    protected readonly codec: MessageCodec<T>;
+
+    constructor(
+        public readonly queue: BrokerQueue,
+        public readonly name: string,
+        public readonly options: BrokerQueueChannelOptionsResolved,
+        public readonly type: Type,
+    ) {
+        this.codec = new MessageCodec<T>(name, type);
+    }
+
+    /**
+     * Validates and stores one message; resolves after the commit. Concurrent
+     * calls share a transaction (group commit), each with its own result.
+     */
+    async produce(data: T, options?: BrokerQueueProduceOptions): Promise<ProduceResult> {
+        const [result] = await this.queue.enqueue([this.request(data, options)], true);
+        return result;
+    }
+
+    /** Validates all, then stores all in one transaction: all or nothing. */
+    async produceMany(list: T[], options?: BrokerQueueProduceOptions): Promise<ProduceResult[]> {
+        if (!list.length) return [];
+        return this.queue.enqueue(list.map(data => this.request(data, options)), false);
+    }
+
+    /**
+     * Delivers messages to `callback` until the returned release function is
+     * called. Returns from the callback mark the message done; a throw retries
+     * it with backoff, and after `maxAttempts` keeps it as failed.
+     */
+    async consume(callback: ConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release> {
+        if (typeof callback !== 'function') throw new QueueOptionError('consume() needs a callback function');
+        const consumer = new QueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, parseConsumeOptions(options), callback);
+        return this.queue.startConsumer(consumer);
+    }
+
+    protected request(data: T, options?: BrokerQueueProduceOptions): EnqueueRequest {
+        const resolved = parseProduceOptions(options, this.options);
+        const payload = this.codec.encode(data);
+        const request: EnqueueRequest = {
+            channel: this.name,
+            payload,
+            delay: resolved.delay,
+            priority: resolved.priority,
+            maxAttempts: this.options.maxAttempts,
+        };
+        if (resolved.deduplication) {
+            request.deduplication = { hash: resolved.deduplication.hash ?? this.codec.hash(payload), interval: resolved.deduplication.interval };
+        }
+        return request;
+    }
+}

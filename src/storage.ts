@@ -1,0 +1,161 @@
+/**
+ * The storage contract: everything the queue needs from a database, and
+ * nothing more. Logic that is the same for every backend (validation,
+ * serialization, retry policy, leases renewal timing, group commit) lives
+ * above this file; an adapter holds only what its database does differently.
+ *
+ * Terminology
+ * - message: one stored payload of a channel, with its state.
+ * - pending: waiting for delivery; `delayed` when its availability is in the future.
+ * - leased: delivered to one consumer until its lease ends or is renewed.
+ * - failed: out of attempts or undecodable; kept with its last error (dead letter).
+ * - done: processed; kept for the channel's retention, then removed.
+ * - consumer: one `consume()` call; it owns the leases it claimed.
+ *
+ * Rules every adapter follows (the conformance suite in tests/ checks them):
+ * - Every method that changes state is atomic and durable when its promise resolves.
+ * - Times are durations in milliseconds; the adapter applies them with its own
+ *   clock (the database's clock for a networked database), so hosts with
+ *   skewed clocks agree.
+ * - Settling a message that is no longer leased to the given consumer changes
+ *   nothing (its lease was reclaimed; someone else owns it now).
+ * - Errors are `QueueStorageError` (or a subclass) with a message that says what
+ *   to do; no driver error or driver type crosses this contract.
+ *
+ * Deliberately not here: connections, transactions, SQL, serialization.
+ */
+
+export type MessageId = string;
+
+export interface EnqueueRequest {
+    channel: string;
+    /** The serialized message. */
+    payload: Uint8Array;
+    /** Milliseconds from now before delivery. */
+    delay: number;
+    priority: number;
+    maxAttempts: number;
+    /** exactlyOnce: skip the insert when `hash` was enqueued on the channel within `interval` ms. */
+    deduplication?: { hash: string, interval: number };
+}
+
+export interface EnqueueResult {
+    /** The id of the new message, or of the earlier one it duplicates. */
+    id: MessageId;
+    deduplicated: boolean;
+}
+
+export interface ConsumerRegistration {
+    id: string;
+    channel: string;
+    /** Host name and pid let an adapter tell a dead consumer from a slow one. */
+    host: string;
+    pid: number;
+}
+
+export interface ClaimedMessage {
+    id: MessageId;
+    channel: string;
+    payload: Uint8Array;
+    /** 1 on first delivery; counts every delivery, including those lost to a crash. */
+    attempt: number;
+    maxAttempts: number;
+    priority: number;
+    producedAt: Date;
+}
+
+export type Settlement =
+    /** Processed: remove now, or keep as done for `retention` ms. */
+    | { kind: 'done', id: MessageId, consumerId: string, retention: number }
+    /** Failed attempt with retries left: pending again after `delay` ms. */
+    | { kind: 'retry', id: MessageId, consumerId: string, delay: number, error: string }
+    /** Out of attempts or undecodable: kept as failed with `error`. */
+    | { kind: 'fail', id: MessageId, consumerId: string, error: string }
+    /** Rescheduled by the callback (`message.delay()`): pending after `delay` ms; the delivery does not count as an attempt. */
+    | { kind: 'reschedule', id: MessageId, consumerId: string, delay: number }
+    /** Claimed but never started (the consumer stopped): pending at once; the delivery does not count. */
+    | { kind: 'release', id: MessageId, consumerId: string };
+
+export interface ChannelStats {
+    channel: string;
+    /** Available for delivery now. */
+    pending: number;
+    /** Pending with a future availability. */
+    delayed: number;
+    inFlight: number;
+    failed: number;
+    /** Processed messages counted over the last hour (kept or already removed). */
+    doneLastHour: number;
+    /** Processed per second over the last minute. */
+    ratePerSecond: number;
+}
+
+export interface FailedMessage {
+    id: MessageId;
+    channel: string;
+    attempt: number;
+    maxAttempts: number;
+    error: string;
+    producedAt: Date;
+    failedAt: Date;
+    payload: Uint8Array;
+}
+
+export interface QueueStorage {
+    /** Opens connections and migrates the schema. Idempotent; safe when several processes start at once. */
+    connect(): Promise<void>;
+
+    /** Releases all resources. Pending work of this process must be settled before. */
+    disconnect(): Promise<void>;
+
+    /** Stores all requests in one transaction, in order. Resolves after the commit. */
+    enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]>;
+
+    registerConsumer(consumer: ConsumerRegistration): Promise<void>;
+
+    /** Forgets the consumer and makes its remaining leases pending at once. */
+    unregisterConsumer(consumerId: string): Promise<void>;
+
+    /**
+     * Leases up to `limit` available messages of `channel` to the consumer for
+     * `lease` ms, highest priority first, then oldest availability, and counts
+     * the attempt. Never hands one message to two consumers at once.
+     */
+    claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]>;
+
+    /** Extends the leases of these messages; returns the ids the consumer no longer owns. */
+    renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]>;
+
+    /** Applies all settlements in one transaction; returns the ids that were no longer leased to their consumer. */
+    settle(settlements: Settlement[]): Promise<MessageId[]>;
+
+    /**
+     * Makes the leases of dead consumers and expired leases pending again (or
+     * failed when their attempts are used up). Returns how many it reclaimed.
+     */
+    reclaimAbandoned(): Promise<number>;
+
+    /** Milliseconds until the next delayed message of the channel becomes available; undefined when none is delayed. */
+    nextAvailableIn(channel: string): Promise<number | undefined>;
+
+    /**
+     * Calls `listener` (possibly more often than needed) when messages of the
+     * channel may have become available, from this or another process.
+     * Returns a function that stops it.
+     */
+    watch(channel: string, listener: () => void): () => void;
+
+    /** Removes expired deduplication records and done messages past their retention. */
+    prune(): Promise<void>;
+
+    /** Channels with any message or recent activity, or just the one named. */
+    stats(channel?: string): Promise<ChannelStats[]>;
+
+    listFailed(channel: string, options: { limit: number, offset: number }): Promise<FailedMessage[]>;
+
+    /** Makes failed messages pending again with a fresh attempt count; all of the channel's when `ids` is undefined. Returns how many. */
+    retryFailed(channel: string, ids?: MessageId[]): Promise<number>;
+
+    /** Deletes the channel's failed messages, or all of its messages. Returns how many. */
+    purge(channel: string, which: 'failed' | 'all'): Promise<number>;
+}
