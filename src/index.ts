@@ -2,6 +2,7 @@ export * from './errors';
 export * from './duration';
 export * from './options';
 export * from './storage';
+export * from './storage-adapter';
 export * from './message';
 export * from './consumer';
 export * from './queue';

@@ -7,8 +7,9 @@ import { QueueClosedError, QueueOptionError } from '../../errors';
 import { isProcessAlive, processStartTime } from '../../process-liveness';
 import {
     ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, QueueStorage, Settlement,
+    FailedMessage, MessageId, Settlement,
 } from '../../storage';
+import { QueueStorageAdapter } from '../../storage-adapter';
 import { migrateSqlite } from './sqlite-schema';
 import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
 import { translateSqliteError } from './sqlite-errors';
@@ -58,7 +59,7 @@ interface MessageRow {
  * workers in several processes on one host. Writes are IMMEDIATE
  * transactions; the busy timeout makes concurrent writers wait their turn.
  */
-export class SqliteQueueAdapter implements QueueStorage {
+export class SqliteQueueAdapter extends QueueStorageAdapter {
     readonly options: SqliteQueueAdapterOptionsResolved;
     #db?: BetterSqlite3.Database;
     #statements?: SqliteStatements;
@@ -66,6 +67,7 @@ export class SqliteQueueAdapter implements QueueStorage {
     protected readonly host = hostname();
 
     constructor(options: SqliteQueueAdapterOptions = {}) {
+        super();
         this.options = parseSqliteQueueAdapterOptions(options);
         const memory = this.options.path === ':memory:';
         this.wake = new SqliteWake(memory ? undefined : resolve(this.options.path) + '-wake');
