@@ -3,6 +3,7 @@ export * from './duration';
 export * from './options';
 export * from './storage';
 export * from './storage-adapter';
+export * from './broker-compat';
 export * from './message';
 export * from './consumer';
 export * from './queue';
