@@ -94,9 +94,9 @@ describe('@deepkit/broker compatibility: the stock BrokerQueue over SqliteQueueA
 
     test('delay and priority produce options arrive resolved in milliseconds', async () => {
         const channel = new DeepkitBrokerQueue(adapter).channel<string>('options');
-        await channel.produce<string>('later', { delay: '1h' });
-        await channel.produce<string>('low', { priority: 1 });
-        await channel.produce<string>('high', { priority: 9 });
+        await channel.produce<string>('later', { delay: '1h', process: DeepkitProcessing.atLeastOnce });
+        await channel.produce<string>('low', { priority: 1, process: DeepkitProcessing.atLeastOnce });
+        await channel.produce<string>('high', { priority: 9, process: DeepkitProcessing.atLeastOnce });
         expect((await ours.stats('options'))[0]).toMatchObject({ pending: 2, delayed: 1 });
         const got: string[] = [];
         const two = deferred();
