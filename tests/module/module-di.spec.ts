@@ -1,3 +1,4 @@
+import { App } from '@deepkit/app';
 import { BrokerQueue as DeepkitBrokerQueue } from '@deepkit/broker';
 import { FrameworkModule } from '@deepkit/framework';
 import { provide } from '@deepkit/injector';
@@ -64,7 +65,6 @@ describe('BrokerQueueModule: dependency injection', () => {
     });
 
     test('a channel provider without the module fails with an error naming BrokerQueue', () => {
-        const { App } = require('@deepkit/app');
         const app = new App({ providers: [orderChannelProvider] });
         expect(() => app.get<OrderChannel>()).toThrow(/BrokerQueue/);
     });
