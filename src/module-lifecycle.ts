@@ -28,6 +28,7 @@ export class BrokerQueueLifecycle {
     protected queues = new Set<BrokerQueue>();
     protected appShutDown = false;
     protected stopping?: Promise<number>;
+    protected stopRequested = false;
     protected handlers = new Map<NodeJS.Signals, () => void>();
 
     constructor(protected readonly options: BrokerQueueLifecycleOptions, protected readonly logger: QueueLogger) {
@@ -49,7 +50,7 @@ export class BrokerQueueLifecycle {
     /** `onAppShutdown`: disconnect idle queues; running consumers keep the process alive until a signal. */
     async appShutdown(): Promise<void> {
         this.appShutDown = true;
-        if (this.stopping) return;
+        if (this.stopRequested) return;
         if (this.activeConsumers) {
             this.logger.log(`Queue: ${this.activeConsumers} consumer(s) keep running until SIGTERM or SIGINT`);
             return;
@@ -59,6 +60,8 @@ export class BrokerQueueLifecycle {
 
     /** Stops consumers (bounded by `shutdownTimeout`) and closes every queue. Resolves with the exit code to use. */
     stop(reason: string): Promise<number> {
+        // Set before stopAll() runs: stopping consumers calls consumersChanged() synchronously.
+        this.stopRequested = true;
         this.stopping ??= this.stopAll(reason);
         return this.stopping;
     }
@@ -86,7 +89,7 @@ export class BrokerQueueLifecycle {
     }
 
     protected consumersChanged(): void {
-        if (this.stopping) return;
+        if (this.stopRequested) return;
         if (this.activeConsumers) {
             if (this.options.handleSignals) this.installSignalHandlers();
             return;

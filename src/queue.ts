@@ -53,6 +53,7 @@ export class BrokerQueue {
     protected closed = false;
     protected consumers = new Set<QueueConsumer<any>>();
     protected consumerListeners = new Set<(active: number) => void>();
+    protected stopping = new Set<Promise<boolean>>();
     protected maintenanceTimers: NodeJS.Timeout[] = [];
     protected readonly enqueueBatcher: Batcher<EnqueueRequest, EnqueueResult>;
     protected readonly settleBatcher: Batcher<Settlement, MessageId | undefined>;
@@ -129,21 +130,14 @@ export class BrokerQueue {
         const consumers = [...this.consumers];
         this.consumers.clear();
         this.stopMaintenance();
+        const stopping = this.stopAndDrain(consumers, timeout === undefined ? undefined : parseDuration(timeout, 'timeout'));
+        this.stopping.add(stopping);
         if (consumers.length) this.notifyConsumers();
-        const stopped = Promise.all(consumers.map(v => v.stop()));
-        let finished = true;
-        if (timeout === undefined) {
-            await stopped;
-        } else {
-            let timer: NodeJS.Timeout | undefined;
-            const expired = new Promise<false>(resolve => timer = setTimeout(() => resolve(false), parseDuration(timeout, 'timeout')));
-            finished = await Promise.race([stopped.then(() => true as const), expired]);
-            clearTimeout(timer);
-            if (!finished) await Promise.all(consumers.map(v => v.abandon()));
+        try {
+            return await stopping;
+        } finally {
+            this.stopping.delete(stopping);
         }
-        await this.enqueueBatcher.drain();
-        await this.settleBatcher.drain();
-        return finished;
     }
 
     /**
@@ -151,7 +145,7 @@ export class BrokerQueue {
      * stays usable: the next produce, consume or query connects again.
      */
     async disconnect(): Promise<void> {
-        await this.stopConsumers();
+        await this.stopAll();
         if (!this.connected) return;
         this.connected = undefined;
         await this.adapter.disconnect();
@@ -160,7 +154,7 @@ export class BrokerQueue {
     /** Stops consumers, then disconnects the adapter. The queue cannot be used afterwards. */
     async close(): Promise<void> {
         if (this.closed) return;
-        await this.stopConsumers();
+        await this.stopAll();
         this.closed = true;
         await this.adapter.disconnect();
     }
@@ -173,6 +167,29 @@ export class BrokerQueue {
     onConsumersChange(listener: (active: number) => void): () => void {
         this.consumerListeners.add(listener);
         return () => this.consumerListeners.delete(listener);
+    }
+
+    protected async stopAndDrain(consumers: QueueConsumer<any>[], timeout?: number): Promise<boolean> {
+        const stopped = Promise.all(consumers.map(v => v.stop()));
+        let finished = true;
+        if (timeout === undefined) {
+            await stopped;
+        } else {
+            let timer: NodeJS.Timeout | undefined;
+            const expired = new Promise<false>(resolve => timer = setTimeout(() => resolve(false), timeout));
+            finished = await Promise.race([stopped.then(() => true as const), expired]);
+            clearTimeout(timer);
+            if (!finished) await Promise.all(consumers.map(v => v.abandon()));
+        }
+        await this.enqueueBatcher.drain();
+        await this.settleBatcher.drain();
+        return finished;
+    }
+
+    /** Waits for every stopConsumers() under way, so the adapter is never disconnected under a stopping consumer. */
+    protected async stopAll(): Promise<void> {
+        await this.stopConsumers();
+        await Promise.allSettled([...this.stopping]);
     }
 
     protected notifyConsumers(): void {
