@@ -62,7 +62,7 @@ function spawnWorker(args: string[]) {
     return { child, lines, waitFor };
 }
 
-const scenarios: { name: string, unit: string, run: (mode: Mode) => Promise<number> }[] = [
+const scenarios: { name: string, unit: string, run: (mode: Mode, repetition: number) => Promise<number> }[] = [
     {
         name: `sequential awaited produce (${sequentialCount})`, unit: 'msg/s',
         run: mode => withQueue(mode, async queue => {
@@ -107,16 +107,15 @@ const scenarios: { name: string, unit: string, run: (mode: Mode) => Promise<numb
     })),
     ...(['p50', 'p99'] as const).map(which => ({
         name: `idle worker latency ${which}, other process (${latencyCount}, 5 ms apart)`, unit: 'ms',
-        run: (mode: Mode) => latency(mode).then(v => v[which]),
+        run: (mode: Mode, repetition: number) => latency(mode, repetition).then(v => v[which]),
     })),
 ];
 
 const latencyCache = new Map<string, Promise<{ p50: number, p99: number }>>();
-let latencyRound = 0;
 
-/** One latency run serves both its p50 and p99 rows. */
-function latency(mode: Mode): Promise<{ p50: number, p99: number }> {
-    const key = `${mode}:${Math.floor(latencyRound++ / 2)}`;
+/** One latency run per mode and repetition serves both its p50 and p99 rows. */
+function latency(mode: Mode, repetition: number): Promise<{ p50: number, p99: number }> {
+    const key = `${mode}:${repetition}`;
     if (!latencyCache.has(key)) {
         latencyCache.set(key, withQueue(mode, async (queue, path) => {
             const channel = queue.channel<BenchMessage>('bench');
@@ -141,7 +140,7 @@ void (async () => {
         const results: Record<Mode, number[]> = { full: [], normal: [] };
         for (let r = 0; r < repeat; r++) {
             // Interleave the systems within each repetition, so machine noise hits both alike.
-            for (const mode of modes) results[mode].push(await scenario.run(mode));
+            for (const mode of modes) results[mode].push(await scenario.run(mode, r));
         }
         const full = median(results.full), normal = median(results.normal);
         const row = [scenario.name, format(full, scenario.unit), format(normal, scenario.unit), (scenario.unit === 'ms' ? full / normal : normal / full).toFixed(2) + 'x'];
