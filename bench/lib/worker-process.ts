@@ -1,0 +1,73 @@
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'fs';
+import { join, resolve } from 'path';
+import { WorkerRequest } from './worker-request';
+
+const projectRoot = resolve(__dirname, '../..');
+let buildDir: string | undefined;
+
+/**
+ * Workers run compiled JavaScript, not ts-node: the TypeScript compiler
+ * would add tens of MB to the peak RSS we measure and seconds to each start.
+ * Built once per run with the project's (type-compiler patched) tsc, into
+ * the project's var/ so that packages resolve for require and import alike.
+ */
+function workerScript(): string {
+    if (!buildDir) {
+        mkdirSync(join(projectRoot, 'var'), { recursive: true });
+        const dir = mkdtempSync(join(projectRoot, 'var', 'bench-build-'));
+        const tsc = join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+        execFileSync(process.execPath, [tsc, '-p', join(projectRoot, 'bench', 'tsconfig.worker.json'), '--outDir', dir], { stdio: 'inherit' });
+        buildDir = dir;
+        process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    }
+    return join(buildDir, 'bench', 'worker.js');
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+});
+
+export interface WorkerProcess {
+    readonly child: ChildProcess;
+    /** The next JSON line that has `key`. */
+    next<R = any>(key: string): Promise<R>;
+    /** Resolves when the process has exited. */
+    exited: Promise<number | null>;
+}
+
+export function spawnWorker(request: WorkerRequest): WorkerProcess {
+    const child = spawn(process.execPath, [workerScript(), JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    running.add(child);
+    const seen: any[] = [];
+    const waiting: { key: string, resolve: (value: any) => void, reject: (error: Error) => void }[] = [];
+    let buffer = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n')) >= 0) {
+            const value = JSON.parse(buffer.slice(0, end));
+            buffer = buffer.slice(end + 1);
+            const index = waiting.findIndex(v => v.key in value);
+            if (index >= 0) waiting.splice(index, 1)[0].resolve(value);
+            else seen.push(value);
+        }
+    });
+    const exited = new Promise<number | null>(resolve => child.once('exit', code => {
+        running.delete(child);
+        for (const waiter of waiting.splice(0)) waiter.reject(new Error(`bench worker ${request.system} (${request.mode}) exited with ${code}`));
+        resolve(code);
+    }));
+    return {
+        child,
+        exited,
+        next(key) {
+            const index = seen.findIndex(v => key in v);
+            if (index >= 0) return Promise.resolve(seen.splice(index, 1)[0]);
+            if (child.exitCode !== null) return Promise.reject(new Error(`bench worker ${request.system} (${request.mode}) exited with ${child.exitCode}`));
+            return new Promise((resolve, reject) => waiting.push({ key, resolve, reject }));
+        },
+    };
+}

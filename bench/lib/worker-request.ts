@@ -1,0 +1,13 @@
+import { WorkerConfig } from '../systems/bench-system';
+
+/** What the harness asks of one worker process; see bench/worker.ts. */
+export interface WorkerRequest {
+    system: string;
+    config: WorkerConfig;
+    mode: 'drain' | 'latency' | 'idle';
+    concurrency: number;
+    /** drain: stop after this many; latency: expect this many. */
+    count: number;
+    /** drain: stop this long after the first message. */
+    seconds: number;
+}
