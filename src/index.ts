@@ -7,3 +7,4 @@ export * from './message';
 export * from './consumer';
 export * from './queue';
 export * from './adapters/sqlite/sqlite-queue-adapter';
+export * from './adapters/postgres/postgres-queue-adapter';
