@@ -4,7 +4,6 @@ module.exports = {
     testMatch: ['<rootDir>/tests/**/*.spec.ts'],
     transform: {
         '^.+\\.ts$': ['ts-jest', {
-            isolatedModules: true,
             astTransformers: { before: ['<rootDir>/tests/support/deepkit-transformer.js'] },
         }],
     },

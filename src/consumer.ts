@@ -1,9 +1,9 @@
 import { randomUUID } from 'crypto';
-import { hostname } from 'os';
 import { Batcher } from './batcher';
 import { MessageCodec } from './codec';
 import { QueueDecodeError } from './errors';
 import { BrokerQueueMessage } from './message';
+import { hostIdentity } from './process-liveness';
 import { backoffDelay, BrokerQueueChannelOptionsResolved, BrokerQueueConsumeOptionsResolved } from './options';
 import { ClaimedMessage, MessageId, QueueStorage, Settlement } from './storage';
 
@@ -56,7 +56,7 @@ export class QueueConsumer<T> {
     }
 
     async start(): Promise<void> {
-        await this.context.storage.registerConsumer({ id: this.id, channel: this.channel, host: hostname(), pid: process.pid });
+        await this.context.storage.registerConsumer({ id: this.id, channel: this.channel, host: hostIdentity(), pid: process.pid });
         this.unwatch = this.context.storage.watch(this.channel, () => this.wake());
         this.renewTimer = setInterval(() => this.renew(), Math.max(50, Math.floor(this.channelOptions.lease / 3)));
         this.renewTimer.unref();

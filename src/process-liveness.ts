@@ -1,4 +1,5 @@
-import { readFileSync } from 'fs';
+import { readFileSync, readlinkSync } from 'fs';
+import { hostname } from 'os';
 
 /**
  * Tells whether a process on this host is still the one that registered.
@@ -36,4 +37,25 @@ function readProcStat(pid: number): { state: string, startTime: string } | undef
     // The command name (field 2) is in parentheses and may contain spaces.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     return { state: fields[0], startTime: fields[19] };
+}
+
+let cachedHostIdentity: string | undefined;
+
+/**
+ * Names the pid space this process lives in: the host name, plus on Linux the
+ * boot id and the pid namespace. Pids are only compared between processes with
+ * the same identity, so containers sharing a host name (or a reboot) never make
+ * a live worker look dead.
+ */
+export function hostIdentity(): string {
+    if (cachedHostIdentity) return cachedHostIdentity;
+    let identity = hostname();
+    if (process.platform === 'linux') {
+        try {
+            identity += '/' + readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() + '/' + readlinkSync('/proc/self/ns/pid');
+        } catch {
+            // Without /proc the host name alone has to do.
+        }
+    }
+    return cachedHostIdentity = identity;
 }

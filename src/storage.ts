@@ -48,7 +48,7 @@ export interface EnqueueResult {
 export interface ConsumerRegistration {
     id: string;
     channel: string;
-    /** Host name and pid let an adapter tell a dead consumer from a slow one. */
+    /** Host identity (host name, boot and pid namespace) and pid let an adapter tell a dead consumer from a slow one. */
     host: string;
     pid: number;
 }

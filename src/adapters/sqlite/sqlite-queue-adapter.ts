@@ -4,7 +4,7 @@ import { hostname } from 'os';
 import { dirname, resolve } from 'path';
 import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
-import { isProcessAlive, processStartTime } from '../../process-liveness';
+import { hostIdentity, isProcessAlive, processStartTime } from '../../process-liveness';
 import {
     ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
     FailedMessage, MessageId, Settlement,
@@ -64,7 +64,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     #db?: BetterSqlite3.Database;
     #statements?: SqliteStatements;
     protected wake: SqliteWake;
-    protected readonly host = hostname();
+    protected readonly host = hostIdentity();
 
     constructor(options: SqliteQueueAdapterOptions = {}) {
         super();
@@ -216,10 +216,12 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const now = Date.now();
         const consumers = this.guard(() => s.consumersOfHost.all(this.host) as { id: string, pid: number, process_start: string | null }[]);
         const dead = consumers.filter(v => !isProcessAlive(v.pid, v.process_start));
+        // Read first: the common case, nothing to reclaim, takes no write lock.
+        if (!dead.length && !this.guard(() => s.anyExpired.get(now))) return 0;
         const channels = this.guard(() => db.transaction(() => {
             const channels: string[] = [];
             for (const consumer of dead) {
-                const error = `Delivery lost: worker process ${consumer.pid} on ${this.host} died during the attempt`;
+                const error = `Delivery lost: worker process ${consumer.pid} on ${hostname()} died during the attempt`;
                 for (const row of s.reclaimOwner.all(now, error, now, consumer.id) as { channel: string }[]) channels.push(row.channel);
                 s.consumerDelete.run(consumer.id);
             }

@@ -27,6 +27,7 @@ const sql = {
     release: `UPDATE queue_messages SET state = ${PENDING}, attempt = attempt - 1, ${lost} WHERE ${leasedBy} RETURNING channel`,
     releaseOwner: `UPDATE queue_messages SET state = ${PENDING}, attempt = attempt - 1, ${lost} WHERE state = ${LEASED} AND lease_owner = ? RETURNING channel`,
     reclaimOwner: `UPDATE queue_messages SET ${reclaimSet} WHERE state = ${LEASED} AND lease_owner = ? RETURNING channel`,
+    anyExpired: `SELECT 1 FROM queue_messages WHERE state = ${LEASED} AND lease_until <= ? LIMIT 1`,
     reclaimExpired: `UPDATE queue_messages SET ${reclaimSet} WHERE state = ${LEASED} AND lease_until <= ? RETURNING channel`,
     throughput: `INSERT INTO queue_throughput (channel, minute, done, failed) VALUES (?, ?, ?, ?)
         ON CONFLICT (channel, minute) DO UPDATE SET done = done + excluded.done, failed = failed + excluded.failed`,

@@ -1,0 +1,382 @@
+/**
+ * The storage conformance suite: every adapter runs it unchanged through a
+ * factory that returns a fresh, isolated, not yet connected storage.
+ *
+ *     storageConformanceSuite('sqlite file', async () => ({ storage: new SqliteQueueAdapter({ path }), cleanup }));
+ */
+import { BrokerQueue, BrokerQueueOptions, QueueMessageProcessing, QueueStorage, QueueValidationError } from '../src';
+import { MemoryLogger } from './support/logger';
+import { deferred, waitFor } from './support/wait';
+
+export interface StorageFixture {
+    storage: QueueStorage;
+    cleanup?: () => Promise<void> | void;
+}
+
+type User = { id: number, username: string, registered: Date };
+
+const user = (id: number): User => ({ id, username: 'user' + id, registered: new Date(1_700_000_000_000 + id) });
+
+export function storageConformanceSuite(name: string, factory: () => Promise<StorageFixture>): void {
+    describe(`storage conformance: ${name}`, () => {
+        let fixture: StorageFixture;
+        let storage: QueueStorage;
+        let queue: BrokerQueue;
+        let logger: MemoryLogger;
+
+        function makeQueue(options: BrokerQueueOptions = {}): BrokerQueue {
+            return new BrokerQueue(storage, { logger, pollInterval: 50, reclaimInterval: 100, ...options });
+        }
+
+        beforeEach(async () => {
+            fixture = await factory();
+            storage = fixture.storage;
+            logger = new MemoryLogger();
+            queue = makeQueue();
+            await queue.connect();
+        });
+
+        afterEach(async () => {
+            await queue.close();
+            await fixture.cleanup?.();
+        });
+
+        async function consumeAll<T>(channel: { consume: (cb: (data: T) => void, o?: any) => Promise<() => Promise<void>> }, count: number, options?: object): Promise<T[]> {
+            const received: T[] = [];
+            const done = deferred();
+            const release = await channel.consume(data => {
+                received.push(data);
+                if (received.length === count) done.resolve();
+            }, options);
+            await done.promise;
+            await release();
+            return received;
+        }
+
+        test('delivers the produced value deserialized as the channel type', async () => {
+            const channel = queue.channel<User>('users');
+            const result = await channel.produce(user(1));
+            expect(result).toEqual({ id: expect.any(String), deduplicated: false });
+            const [received] = await consumeAll(channel, 1);
+            expect(received).toEqual(user(1));
+            expect(received.registered).toBeInstanceOf(Date);
+        });
+
+        test('primitive and array channel types round-trip', async () => {
+            const strings = queue.channel<string>('strings');
+            const lists = queue.channel<number[]>('lists');
+            await strings.produce('hello');
+            await lists.produce([1, 2, 3]);
+            expect(await consumeAll(strings, 1)).toEqual(['hello']);
+            expect(await consumeAll(lists, 1)).toEqual([[1, 2, 3]]);
+        });
+
+        test('invalid data rejects with a readable validation error and stores nothing', async () => {
+            const channel = queue.channel<User>('users');
+            const error = await channel.produce({ id: 'x', username: 1 } as any).catch(e => e);
+            expect(error).toBeInstanceOf(QueueValidationError);
+            expect(error.message).toContain('id: Not a number');
+            expect(error.message).toContain('username: Not a string');
+            await expect(channel.produceMany([user(1), { id: 2 } as any])).rejects.toBeInstanceOf(QueueValidationError);
+            const [stats] = await queue.stats('users');
+            expect(stats).toMatchObject({ pending: 0, delayed: 0, inFlight: 0, failed: 0 });
+        });
+
+        test('produceMany stores all in order and returns an id each', async () => {
+            const channel = queue.channel<User>('users');
+            const results = await channel.produceMany([user(1), user(2), user(3)]);
+            expect(new Set(results.map(v => v.id)).size).toBe(3);
+            expect((await consumeAll(channel, 3)).map(v => v.id)).toEqual([1, 2, 3]);
+        });
+
+        test('concurrent produce calls each get their own id (group commit)', async () => {
+            const channel = queue.channel<User>('users');
+            const results = await Promise.all(Array.from({ length: 50 }, (_, i) => channel.produce(user(i))));
+            expect(new Set(results.map(v => v.id)).size).toBe(50);
+            expect((await queue.stats('users'))[0].pending).toBe(50);
+        });
+
+        test('higher priority is delivered first, then order of availability', async () => {
+            const channel = queue.channel<number>('numbers');
+            await channel.produce(1);
+            await channel.produce(2, { priority: 5 });
+            await channel.produce(3);
+            await channel.produce(4, { priority: 5 });
+            expect(await consumeAll(channel, 4)).toEqual([2, 4, 1, 3]);
+        });
+
+        test('a delayed message is not delivered before its delay', async () => {
+            const channel = queue.channel<number>('numbers');
+            await channel.produce(1, { delay: '400ms' });
+            await channel.produce(2);
+            await storage.registerConsumer({ id: 'c1', channel: 'numbers', host: 'h', pid: process.pid });
+            const first = await storage.claim('numbers', 'c1', 10, 10_000);
+            expect(first).toHaveLength(1);
+            const next = await storage.nextAvailableIn('numbers');
+            expect(next).toBeGreaterThan(0);
+            expect(next).toBeLessThanOrEqual(400);
+            await storage.settle([{ kind: 'done', id: first[0].id, consumerId: 'c1', retention: 0 }]);
+            const start = Date.now();
+            const [late] = await consumeAll(channel, 1);
+            expect(late).toBe(2 - 1);
+            expect(Date.now() - start).toBeGreaterThanOrEqual(250);
+        });
+
+        test('a failing callback is retried with backoff, then kept as failed with its error', async () => {
+            const channel = queue.channel<User>('users', { maxAttempts: 3, backoff: { delay: '10ms' } });
+            await channel.produce(user(1));
+            const attempts: number[] = [];
+            const failedAll = deferred();
+            const release = await channel.consume((data, message) => {
+                attempts.push(message.attempt);
+                if (message.attempt === 3) setImmediate(() => failedAll.resolve());
+                throw new Error('boom ' + message.attempt);
+            });
+            await failedAll.promise;
+            const failed = await waitFor(async () => (await queue.listFailed('users')).find(v => v.attempt === 3), 'failed message');
+            await release();
+            expect(attempts).toEqual([1, 2, 3]);
+            expect(failed.error).toContain('boom 3');
+            expect(failed.maxAttempts).toBe(3);
+            expect((await queue.stats('users'))[0]).toMatchObject({ pending: 0, failed: 1, inFlight: 0 });
+
+            expect(await queue.retryFailed('users')).toBe(1);
+            const [again] = await consumeAll(channel, 1);
+            expect(again).toEqual(user(1));
+            expect((await queue.stats('users'))[0]).toMatchObject({ pending: 0, failed: 0, inFlight: 0 });
+        });
+
+        test('retry and purge of failed messages by id', async () => {
+            const channel = queue.channel<number>('numbers', { maxAttempts: 1 });
+            const ids = (await channel.produceMany([1, 2, 3])).map(v => v.id);
+            const allFailed = deferred();
+            let calls = 0;
+            const release = await channel.consume(() => {
+                if (++calls === 3) setImmediate(() => allFailed.resolve());
+                throw new Error('no');
+            });
+            await allFailed.promise;
+            await waitFor(async () => (await queue.listFailed('numbers')).length === 3, 'three failed');
+            await release();
+            expect(await queue.retryFailed('numbers', [ids[1]])).toBe(1);
+            expect((await queue.stats('numbers'))[0]).toMatchObject({ pending: 1, failed: 2 });
+            expect(await queue.purge('numbers', 'failed')).toBe(2);
+            expect((await queue.stats('numbers'))[0]).toMatchObject({ pending: 1, failed: 0 });
+            expect(await queue.purge('numbers', 'all')).toBe(1);
+            expect((await queue.stats('numbers'))[0]).toMatchObject({ pending: 0, failed: 0 });
+        });
+
+        test('an undecodable payload goes to failed at once, never loops, never stops the worker', async () => {
+            await storage.enqueue([{ channel: 'users', payload: new Uint8Array([1, 2, 3, 4, 5]), delay: 0, priority: 1, maxAttempts: 5 }]);
+            const channel = queue.channel<User>('users');
+            await channel.produce(user(7));
+            const [received] = await consumeAll(channel, 1);
+            expect(received).toEqual(user(7));
+            const failed = await waitFor(async () => (await queue.listFailed('users'))[0], 'failed message');
+            expect(failed.attempt).toBe(1);
+            expect(failed.error).toMatch(/Cannot decode|does not match/);
+        });
+
+        test('a payload of a changed type is kept as failed with the reason', async () => {
+            await queue.channel<{ id: string }>('users').produce({ id: 'not a number' });
+            const channel = queue.channel<User>('users');
+            await channel.produce(user(1));
+            await consumeAll(channel, 1);
+            const failed = await waitFor(async () => (await queue.listFailed('users'))[0], 'failed message');
+            expect(failed.attempt).toBe(1);
+            expect(failed.error).toMatch(/Cannot decode|does not match its type/);
+            expect(failed.error).toContain('id');
+        });
+
+        test('exactlyOnce deduplicates by content within the interval, then accepts it again', async () => {
+            const channel = queue.channel<User>('users', { process: QueueMessageProcessing.exactlyOnce, deduplicationInterval: '300ms' });
+            const first = await channel.produce(user(1));
+            const second = await channel.produce(user(1));
+            expect(second).toEqual({ id: first.id, deduplicated: true });
+            expect((await channel.produce(user(2))).deduplicated).toBe(false);
+            const later = await waitFor(async () => {
+                const result = await channel.produce(user(1));
+                return !result.deduplicated && result;
+            }, 'the interval to end', 5000, 50);
+            expect(later.id).not.toBe(first.id);
+            expect((await queue.stats('users'))[0].pending).toBe(3);
+        });
+
+        test('exactlyOnce uses the hash option and per-message overrides; atLeastOnce never deduplicates', async () => {
+            const channel = queue.channel<User>('users', { process: QueueMessageProcessing.exactlyOnce });
+            expect((await channel.produce(user(1), { hash: 'k' })).deduplicated).toBe(false);
+            expect((await channel.produce(user(2), { hash: 'k' })).deduplicated).toBe(true);
+            expect((await channel.produce(user(2), { process: QueueMessageProcessing.atLeastOnce })).deduplicated).toBe(false);
+            const plain = queue.channel<User>('plain');
+            expect((await plain.produce(user(1))).deduplicated).toBe(false);
+            expect((await plain.produce(user(1))).deduplicated).toBe(false);
+            expect((await plain.produce(user(1), { process: QueueMessageProcessing.exactlyOnce })).deduplicated).toBe(false);
+            expect((await plain.produce(user(1), { process: QueueMessageProcessing.exactlyOnce })).deduplicated).toBe(true);
+        });
+
+        test('deduplication is per channel, and within one produceMany', async () => {
+            const a = queue.channel<number>('a', { process: QueueMessageProcessing.exactlyOnce });
+            const b = queue.channel<number>('b', { process: QueueMessageProcessing.exactlyOnce });
+            expect((await a.produce(1)).deduplicated).toBe(false);
+            expect((await b.produce(1)).deduplicated).toBe(false);
+            const many = await a.produceMany([2, 2, 3]);
+            expect(many.map(v => v.deduplicated)).toEqual([false, true, false]);
+            expect(many[1].id).toBe(many[0].id);
+        });
+
+        test('prune removes expired deduplication records and retained done messages', async () => {
+            const channel = queue.channel<number>('n', { process: QueueMessageProcessing.exactlyOnce, deduplicationInterval: 1, retention: 1 });
+            await channel.produce(1);
+            await consumeAll(channel, 1);
+            await waitFor(async () => { await storage.prune(); return (await channel.produce(1)).deduplicated === false; }, 'dedup record to expire');
+            await consumeAll(channel, 1);
+            const [stats] = await queue.stats('n');
+            expect(stats.doneLastHour).toBe(2);
+            // Retention is 1ms: once the clock has moved past it, prune must remove both done messages.
+            const doneAt = Date.now();
+            await waitFor(() => Date.now() > doneAt + 5, 'the retention to pass');
+            await storage.prune();
+            expect(await queue.purge('n', 'all')).toBe(0);
+        });
+
+        test('a message is never leased to two consumers at once', async () => {
+            const channel = queue.channel<number>('n');
+            await channel.produceMany(Array.from({ length: 40 }, (_, i) => i));
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            await storage.registerConsumer({ id: 'b', channel: 'n', host: 'h', pid: process.pid });
+            const batches = await Promise.all([
+                storage.claim('n', 'a', 15, 10_000), storage.claim('n', 'b', 15, 10_000),
+                storage.claim('n', 'a', 15, 10_000), storage.claim('n', 'b', 15, 10_000),
+            ]);
+            const ids = batches.flat().map(v => v.id);
+            expect(ids).toHaveLength(40);
+            expect(new Set(ids).size).toBe(40);
+            expect(batches.flat().every(v => v.attempt === 1)).toBe(true);
+        });
+
+        test('settling a message leased to another consumer changes nothing', async () => {
+            await queue.channel<number>('n').produce(1);
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            const [claimed] = await storage.claim('n', 'a', 1, 10_000);
+            expect(await storage.settle([{ kind: 'done', id: claimed.id, consumerId: 'intruder', retention: 0 }])).toEqual([claimed.id]);
+            expect(await storage.renewLeases('intruder', [claimed.id], 10_000)).toEqual([claimed.id]);
+            expect(await storage.renewLeases('a', [claimed.id], 10_000)).toEqual([]);
+            expect((await queue.stats('n'))[0].inFlight).toBe(1);
+            expect(await storage.settle([{ kind: 'done', id: claimed.id, consumerId: 'a', retention: 0 }])).toEqual([]);
+            expect((await queue.stats('n'))[0].inFlight).toBe(0);
+        });
+
+        test('an expired lease is reclaimed and delivered again; out of attempts it is failed', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 2 });
+            await channel.produce(1);
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            expect(await storage.claim('n', 'a', 1, 150)).toHaveLength(1);
+            expect(await storage.reclaimAbandoned()).toBe(0);
+            await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire');
+            const [second] = await storage.claim('n', 'a', 1, 150);
+            expect(second.attempt).toBe(2);
+            await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire again');
+            const [failed] = await queue.listFailed('n');
+            expect(failed).toMatchObject({ id: second.id, attempt: 2 });
+            expect(failed.error).toContain('lease expired');
+        });
+
+        test('unregistering a consumer makes its leases pending without using an attempt', async () => {
+            await queue.channel<number>('n').produce(1);
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            expect(await storage.claim('n', 'a', 1, 60_000)).toHaveLength(1);
+            await storage.unregisterConsumer('a');
+            await storage.registerConsumer({ id: 'b', channel: 'n', host: 'h', pid: process.pid });
+            const [again] = await storage.claim('n', 'b', 1, 60_000);
+            expect(again.attempt).toBe(1);
+        });
+
+        test('maxParallel bounds concurrent callbacks', async () => {
+            const channel = queue.channel<number>('n');
+            await channel.produceMany(Array.from({ length: 30 }, (_, i) => i));
+            let running = 0, peak = 0, count = 0;
+            const done = deferred();
+            const release = await channel.consume(async () => {
+                peak = Math.max(peak, ++running);
+                await new Promise(resolve => setTimeout(resolve, 5));
+                running--;
+                if (++count === 30) done.resolve();
+            }, { maxParallel: 4 });
+            await done.promise;
+            await release();
+            expect(peak).toBe(4);
+        });
+
+        test('release() waits for running callbacks and leaves nothing leased', async () => {
+            const channel = queue.channel<number>('n');
+            await channel.produceMany(Array.from({ length: 20 }, (_, i) => i));
+            const started = deferred();
+            const finish = deferred();
+            let finished = 0;
+            const release = await channel.consume(async () => {
+                started.resolve();
+                await finish.promise;
+                finished++;
+            }, { maxParallel: 2, prefetch: 8 });
+            await started.promise;
+            const released = release();
+            setImmediate(() => finish.resolve());
+            await released;
+            expect(finished).toBe(2);
+            const [stats] = await queue.stats('n');
+            expect(stats).toMatchObject({ inFlight: 0, pending: 18 });
+            const claimedAgain = await (async () => {
+                await storage.registerConsumer({ id: 'x', channel: 'n', host: 'h', pid: process.pid });
+                return storage.claim('n', 'x', 100, 10_000);
+            })();
+            expect(claimedAgain.every(v => v.attempt === 1)).toBe(true);
+        });
+
+        test('message.delay() reschedules without using an attempt', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 1 });
+            await channel.produce(1);
+            const seen: number[] = [];
+            const done = deferred();
+            const release = await channel.consume((data, message) => {
+                seen.push(message.attempt);
+                if (seen.length === 1) message.delay('50ms');
+                else done.resolve();
+            });
+            await done.promise;
+            await release();
+            expect(seen).toEqual([1, 1]);
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 0, failed: 0, inFlight: 0 });
+        });
+
+        test('stats count pending, delayed, in flight, failed and done', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 1 });
+            await channel.produceMany([1, 2, 3]);
+            await channel.produce(4, { delay: '1h' });
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            const claimed = await storage.claim('n', 'a', 2, 60_000);
+            await storage.settle([
+                { kind: 'done', id: claimed[0].id, consumerId: 'a', retention: 0 },
+                { kind: 'fail', id: claimed[1].id, consumerId: 'a', error: 'bad' },
+            ]);
+            await storage.claim('n', 'a', 1, 60_000);
+            const [stats] = await queue.stats('n');
+            expect(stats).toMatchObject({ channel: 'n', pending: 0, delayed: 1, inFlight: 1, failed: 1, doneLastHour: 1 });
+            expect(stats.ratePerSecond).toBeGreaterThan(0);
+            expect(await queue.stats('unknown')).toEqual([expect.objectContaining({ channel: 'unknown', pending: 0 })]);
+        });
+
+        test('watch() announces produced messages', async () => {
+            const woken = deferred();
+            const stop = storage.watch('n', () => woken.resolve());
+            await queue.channel<number>('n').produce(1);
+            await woken.promise;
+            stop();
+        });
+
+        test('a closed queue rejects produce with a named error', async () => {
+            const channel = queue.channel<number>('n');
+            await queue.close();
+            await expect(channel.produce(1)).rejects.toMatchObject({ name: 'QueueClosedError' });
+        });
+    });
+}

@@ -1,0 +1,69 @@
+import { ChildProcess, spawn } from 'child_process';
+import { join } from 'path';
+
+const root = join(__dirname, '..', '..');
+
+/**
+ * A TypeScript program run as a real child process (ts-node applies the
+ * Deepkit type compiler). Its stdout is read line by line so tests can await
+ * what it announces instead of sleeping.
+ */
+export class Child {
+    readonly process: ChildProcess;
+    readonly lines: string[] = [];
+    protected waiters: { match: (line: string) => boolean, resolve: (line: string) => void }[] = [];
+    protected stderr = '';
+    readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>;
+
+    constructor(script: string, args: string[] = [], env: Record<string, string> = {}, cwd = root) {
+        this.process = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', script, ...args], {
+            cwd,
+            env: { ...process.env, ...env, TS_NODE_PROJECT: join(root, 'tsconfig.json') },
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let buffer = '';
+        this.process.stdout!.on('data', chunk => {
+            buffer += chunk;
+            let index: number;
+            while ((index = buffer.indexOf('\n')) >= 0) {
+                const line = buffer.slice(0, index);
+                buffer = buffer.slice(index + 1);
+                this.lines.push(line);
+                this.waiters = this.waiters.filter(waiter => {
+                    if (!waiter.match(line)) return true;
+                    waiter.resolve(line);
+                    return false;
+                });
+            }
+        });
+        this.process.stderr!.on('data', chunk => this.stderr += chunk);
+        this.exited = new Promise(resolve => this.process.on('exit', (code, signal) => resolve({ code, signal })));
+    }
+
+    get pid(): number {
+        return this.process.pid!;
+    }
+
+    get errorOutput(): string {
+        return this.stderr;
+    }
+
+    /** Resolves with the first line (seen or future) that matches. */
+    waitForLine(match: string | RegExp | ((line: string) => boolean), timeout = 20_000): Promise<string> {
+        const test = typeof match === 'function' ? match : typeof match === 'string' ? (line: string) => line.includes(match) : (line: string) => match.test(line);
+        const seen = this.lines.find(test);
+        if (seen !== undefined) return Promise.resolve(seen);
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`Timed out waiting for ${match} from child ${this.pid}; stdout: ${this.lines.slice(-10).join(' | ')}; stderr: ${this.stderr.slice(-2000)}`)), timeout);
+            const onExit = this.exited.then(({ code, signal }) => {
+                clearTimeout(timer);
+                reject(new Error(`Child ${this.pid} exited (${code ?? signal}) before printing ${match}; stderr: ${this.stderr.slice(-2000)}`));
+            });
+            this.waiters.push({ match: test, resolve: line => { clearTimeout(timer); void onExit; resolve(line); } });
+        });
+    }
+
+    kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+        if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill(signal);
+    }
+}
