@@ -164,7 +164,7 @@ export function postgresStatementTexts(schema: string) {
                     available_at = now(),
                     last_error = CASE WHEN m.attempt < m.max_attempts THEN m.last_error
                         WHEN a.pid IS NULL THEN 'Delivery lost: the lease expired before the worker settled it'
-                        ELSE 'Delivery lost: worker process ' || a.pid || ' on ' || a.host || ' died during the attempt' END,
+                        ELSE 'Delivery lost: worker process ' || a.pid || ' on ' || split_part(a.host, '/', 1) || ' died during the attempt' END,
                     settled_at = CASE WHEN m.attempt >= m.max_attempts THEN now() END,
                     ${lost}
                 FROM abandoned a WHERE m.id = a.id
