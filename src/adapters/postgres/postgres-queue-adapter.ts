@@ -74,8 +74,6 @@ export function parsePostgresQueueAdapterOptions(options: PostgresQueueAdapterOp
     };
 }
 
-/** After a server (re)start every session is new: judge consumers by their session only once hosts had this long to reconnect. */
-const restartGrace = 10_000;
 const conflictRetries = 3;
 
 interface Run {
@@ -213,7 +211,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
     async reclaimAbandoned(): Promise<number> {
         // While our LISTEN session reconnects our consumers look dead to the database; we know they are not.
         const spared = this.notify.connected ? [] : [...this.consumers.keys()];
-        const result = await this.run('reclaim', [restartGrace, spared], { idempotent: true });
+        const result = await this.run('reclaim', [spared], { idempotent: true });
         return result.rows[0]?.reclaimed ?? 0;
     }
 
@@ -329,7 +327,14 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
         const deadline = Date.now() + this.options.connectTimeout;
         for (let attempt = 0; ; attempt++) {
             try {
-                return await pool.connect();
+                const client = await pool.connect();
+                // pg-pool listens for errors of idle connections only: a connection that dies while we
+                // use it emits 'error' besides failing the query, which without a listener crashes the process.
+                if (!guarded.has(client)) {
+                    guarded.add(client);
+                    client.on('error', ignore);
+                }
+                return client;
             } catch (error) {
                 const wait = Math.min(1000, 50 * 2 ** attempt);
                 if (!isConnectionError(error) || Date.now() + wait > deadline) {
@@ -381,6 +386,9 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
         return this.#pool;
     }
 }
+
+const guarded = new WeakSet<object>();
+const ignore = () => undefined;
 
 /** `host:port/database` for messages; never the password. */
 function describeTarget(connectionString?: string): string {

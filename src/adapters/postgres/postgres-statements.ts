@@ -9,6 +9,8 @@ const ms = (param: string) => `(${param}::float8 * interval '1 millisecond')`;
 /** A timestamptz as epoch milliseconds: immune to a pool's custom type parsers. */
 const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 const lost = 'lease_owner = NULL, lease_until = NULL';
+/** Session start times are compared as microseconds since the epoch (bigint), exactly. */
+const postmasterStart = '(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint';
 
 /**
  * Every SQL statement of the PostgreSQL adapter, for one schema. Each is one
@@ -134,16 +136,17 @@ export function postgresStatementTexts(schema: string) {
             ON CONFLICT (id) DO UPDATE SET backend_pid = excluded.backend_pid, backend_start = excluded.backend_start, seen_at = now()`,
 
         /**
-         * Params: $1 grace ms after a server start, $2 consumer ids to spare (this process's, while its LISTEN session reconnects).
+         * Params: $1 consumer ids to spare (this process's, while its LISTEN session reconnects).
          * A consumer is dead when its LISTEN session is no longer in pg_stat_activity (same pid and start: pids are reused).
-         * Right after a server restart every session is new, so pids are not judged until the hosts had time to reconnect.
+         * A session from before a server restart says nothing (its host may be reconnecting): such
+         * a consumer is registered again by its host, or its leases expire.
          */
         reclaim: `
             WITH dead AS (
                 SELECT c.id, c.pid, c.host FROM ${s}.queue_consumers c
                 WHERE c.backend_pid IS NOT NULL
-                    AND c.id <> ALL ($2::text[])
-                    AND pg_postmaster_start_time() < now() - ${ms('$1')}
+                    AND c.id <> ALL ($1::text[])
+                    AND c.backend_start >= ${postmasterStart}
                     AND NOT EXISTS (
                         SELECT 1 FROM pg_stat_activity a
                         WHERE a.pid = c.backend_pid
@@ -178,8 +181,10 @@ export function postgresStatementTexts(schema: string) {
             SELECT greatest(0, (extract(epoch FROM min(available_at) - now()) * 1000)::float8) AS ms
             FROM ${m} WHERE channel = $1 AND state = ${PENDING}`,
 
+        /** Also forgets consumers from before a server restart that did not come back within an hour. */
         prune: `
             WITH dedup AS (DELETE FROM ${s}.queue_dedup WHERE expires_at <= now()),
+            consumers AS (DELETE FROM ${s}.queue_consumers WHERE backend_start < ${postmasterStart} AND seen_at < now() - interval '1 hour'),
             done AS (DELETE FROM ${m} WHERE state = ${DONE} AND remove_at <= now()),
             throughput AS (DELETE FROM ${s}.queue_throughput WHERE minute < floor(extract(epoch FROM now()) / 60)::bigint - 24 * 60)
             SELECT 1`,
