@@ -27,7 +27,7 @@ let unreachable: string | undefined | null = null;
 export function describePostgres(name: string, body: () => void, options: { exclusive?: boolean } = {}): void {
     if (unreachable === null) unreachable = probe();
     if (unreachable !== undefined) {
-        const message = `PostgreSQL tests '${name}' SKIPPED: cannot reach ${postgresUrl} (${unreachable}). Start PostgreSQL or set POSTGRES_URL.`;
+        const message = `PostgreSQL tests '${name}' SKIPPED: cannot reach ${postgresUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')} (${unreachable}). Start PostgreSQL or set POSTGRES_URL.`;
         if (process.env.CI) throw new Error(`${message} They must not skip in CI (CI is set).`);
         console.warn(message);
         describe.skip(name, body);
