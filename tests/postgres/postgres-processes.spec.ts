@@ -45,7 +45,10 @@ describePostgres('postgres: several processes on one database', () => {
         await Promise.all([doomed.waitForLine('ready'), rescuer.waitForLine('ready')]);
         // The rescuer must not take it first: it starts consuming only after the doomed worker has it.
         const { id } = await queue.channel<Job>('jobs').produce({ n: 1, label: 'survives' });
-        const first = await Promise.race([doomed, rescuer].map(child => child.waitForLine(`got ${id} 1`).then(() => child)));
+        // The loser's wait never succeeds: it must not turn into an unhandled rejection when that child exits.
+        const waits = [doomed, rescuer].map(child => child.waitForLine(`got ${id} 1`).then(() => child));
+        for (const wait of waits) wait.catch(() => undefined);
+        const first = await Promise.race(waits);
         const other = first === doomed ? rescuer : doomed;
 
         const killedAt = Date.now();
