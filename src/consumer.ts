@@ -77,6 +77,22 @@ export class QueueConsumer<T> {
         await this.context.storage.unregisterConsumer(this.id);
     }
 
+    /**
+     * Gives up without waiting for running callbacks (shutdown timeout): the
+     * consumer is forgotten and all its leases, running or not, are pending
+     * again at once. A callback that still finishes later settles nothing.
+     */
+    async abandon(): Promise<void> {
+        this.stopped = true;
+        this.unwatch?.();
+        clearTimeout(this.pollTimer);
+        clearInterval(this.renewTimer);
+        const running = [...this.running];
+        this.buffer = [];
+        this.context.logger.warn(`Queue consumer of channel '${this.channel}' abandoned ${running.length} running callback(s) (${running.join(', ')}); their messages are delivered again.`);
+        await this.context.storage.unregisterConsumer(this.id);
+    }
+
     /** Something may be available: claim as soon as there is room. */
     wake(): void {
         if (this.stopped) return;

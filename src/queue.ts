@@ -52,6 +52,8 @@ export class BrokerQueue {
     protected connected?: Promise<void>;
     protected closed = false;
     protected consumers = new Set<QueueConsumer<any>>();
+    protected consumerListeners = new Set<(active: number) => void>();
+    protected stopping = new Set<Promise<boolean>>();
     protected maintenanceTimers: NodeJS.Timeout[] = [];
     protected readonly enqueueBatcher: Batcher<EnqueueRequest, EnqueueResult>;
     protected readonly settleBatcher: Batcher<Settlement, MessageId | undefined>;
@@ -104,10 +106,12 @@ export class BrokerQueue {
         await consumer.start();
         this.consumers.add(consumer);
         this.startMaintenance();
+        this.notifyConsumers();
         return async () => {
             await consumer.stop();
-            this.consumers.delete(consumer);
+            if (!this.consumers.delete(consumer)) return;
             if (!this.consumers.size) this.stopMaintenance();
+            this.notifyConsumers();
         };
     }
 
@@ -116,26 +120,80 @@ export class BrokerQueue {
         return { storage: this.adapter, settlements: this.settleBatcher, logger: this.logger, pollInterval: this.pollInterval };
     }
 
-    /** Stops every consumer (running callbacks finish), writes what is pending. Returns when all is settled. */
-    async stopConsumers(): Promise<void> {
+    /**
+     * Stops every consumer (running callbacks finish), writes what is pending.
+     * Returns true when all is settled. With a `timeout`, callbacks still
+     * running after it are abandoned: their messages are handed back for
+     * redelivery at once, and it returns false.
+     */
+    async stopConsumers(timeout?: Duration): Promise<boolean> {
         const consumers = [...this.consumers];
         this.consumers.clear();
         this.stopMaintenance();
-        await Promise.all(consumers.map(v => v.stop()));
-        await this.enqueueBatcher.drain();
-        await this.settleBatcher.drain();
+        const stopping = this.stopAndDrain(consumers, timeout === undefined ? undefined : parseDuration(timeout, 'timeout'));
+        this.stopping.add(stopping);
+        if (consumers.length) this.notifyConsumers();
+        try {
+            return await stopping;
+        } finally {
+            this.stopping.delete(stopping);
+        }
+    }
+
+    /**
+     * Stops consumers, writes what is pending and disconnects the adapter, but
+     * stays usable: the next produce, consume or query connects again.
+     */
+    async disconnect(): Promise<void> {
+        await this.stopAll();
+        if (!this.connected) return;
+        this.connected = undefined;
+        await this.adapter.disconnect();
     }
 
     /** Stops consumers, then disconnects the adapter. The queue cannot be used afterwards. */
     async close(): Promise<void> {
         if (this.closed) return;
-        await this.stopConsumers();
+        await this.stopAll();
         this.closed = true;
         await this.adapter.disconnect();
     }
 
     get activeConsumers(): number {
         return this.consumers.size;
+    }
+
+    /** Calls `listener` with the number of active consumers whenever it changes. Returns a function that stops it. */
+    onConsumersChange(listener: (active: number) => void): () => void {
+        this.consumerListeners.add(listener);
+        return () => this.consumerListeners.delete(listener);
+    }
+
+    protected async stopAndDrain(consumers: QueueConsumer<any>[], timeout?: number): Promise<boolean> {
+        const stopped = Promise.all(consumers.map(v => v.stop()));
+        let finished = true;
+        if (timeout === undefined) {
+            await stopped;
+        } else {
+            let timer: NodeJS.Timeout | undefined;
+            const expired = new Promise<false>(resolve => timer = setTimeout(() => resolve(false), timeout));
+            finished = await Promise.race([stopped.then(() => true as const), expired]);
+            clearTimeout(timer);
+            if (!finished) await Promise.all(consumers.map(v => v.abandon()));
+        }
+        await this.enqueueBatcher.drain();
+        await this.settleBatcher.drain();
+        return finished;
+    }
+
+    /** Waits for every stopConsumers() under way, so the adapter is never disconnected under a stopping consumer. */
+    protected async stopAll(): Promise<void> {
+        await this.stopConsumers();
+        await Promise.allSettled([...this.stopping]);
+    }
+
+    protected notifyConsumers(): void {
+        for (const listener of this.consumerListeners) listener(this.consumers.size);
     }
 
     async stats(channel?: string): Promise<ChannelStats[]> {

@@ -1,3 +1,6 @@
+import { Type } from '@deepkit/type';
+import { DeepkitBrokerBridge, DeepkitBrokerProduceOptions, DeepkitBrokerQueueMessage } from './broker-compat';
+import { Release } from './queue';
 import {
     ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
     FailedMessage, MessageId, QueueStorage, Settlement,
@@ -5,13 +8,25 @@ import {
 
 /**
  * The base class of every adapter we ship. It is where behaviour common to
- * all adapters lives that is not part of the storage contract itself (such
- * as `@deepkit/broker`'s `BrokerAdapterQueue` interface); the abstract
- * methods are the contract, documented in `storage.ts`.
+ * all adapters lives that is not part of the storage contract itself; the
+ * abstract methods are the contract, documented in `storage.ts`.
+ *
+ * It implements `@deepkit/broker`'s `BrokerAdapterQueue` (`produce`,
+ * `consume`, `disconnect`), so `new BrokerQueue(adapter)` from
+ * `@deepkit/broker` gets durable storage with no other change.
+ *
+ * Adapters implement `disconnect()` and call `await super.disconnect()` first:
+ * it stops the consumers started through `@deepkit/broker`.
  */
 export abstract class QueueStorageAdapter implements QueueStorage {
+    #broker?: DeepkitBrokerBridge;
+
     abstract connect(): Promise<void>;
-    abstract disconnect(): Promise<void>;
+
+    async disconnect(): Promise<void> {
+        await this.#broker?.stop();
+    }
+
     abstract enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]>;
     abstract registerConsumer(consumer: ConsumerRegistration): Promise<void>;
     abstract unregisterConsumer(consumerId: string): Promise<void>;
@@ -26,4 +41,23 @@ export abstract class QueueStorageAdapter implements QueueStorage {
     abstract listFailed(channel: string, options: { limit: number, offset: number }): Promise<FailedMessage[]>;
     abstract retryFailed(channel: string, ids?: MessageId[]): Promise<number>;
     abstract purge(channel: string, which: 'failed' | 'all'): Promise<number>;
+
+    /** `@deepkit/broker`'s `BrokerAdapterQueue.produce`: validates and stores the message; resolves after the commit. */
+    produce(name: string, message: any, type: Type, options?: DeepkitBrokerProduceOptions): Promise<void> {
+        return this.brokerBridge().produce(name, message, type, options);
+    }
+
+    /**
+     * `@deepkit/broker`'s `BrokerAdapterQueue.consume`. After the callback,
+     * `message.state === 'failed'` (or a throw) is a failed attempt, retried
+     * with backoff and kept as failed after the last one; `message.delay(seconds)`
+     * delivers it again later; anything else marks it done.
+     */
+    consume(name: string, callback: (message: DeepkitBrokerQueueMessage<any>) => Promise<void>, options: { maxParallel: number }, type: Type): Promise<Release> {
+        return this.brokerBridge().consume(name, callback, options, type);
+    }
+
+    protected brokerBridge(): DeepkitBrokerBridge {
+        return this.#broker ??= new DeepkitBrokerBridge(this);
+    }
 }

@@ -16,7 +16,7 @@ export class Child {
     readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>;
 
     constructor(script: string, args: string[] = [], env: Record<string, string> = {}, cwd = root) {
-        this.process = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', script, ...args], {
+        this.process = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), script, ...args], {
             cwd,
             env: { ...process.env, ...env, TS_NODE_PROJECT: join(root, 'tsconfig.json') },
             stdio: ['ignore', 'pipe', 'pipe'],

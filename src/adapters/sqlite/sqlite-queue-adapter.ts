@@ -94,6 +94,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     }
 
     async disconnect(): Promise<void> {
+        await super.disconnect();
         this.wake.close();
         const db = this.#db;
         this.#db = undefined;

@@ -1,0 +1,105 @@
+// `npm start`: the docs' apps end to end on embedded SQLite. Starts two
+// workers (worker.ts) and the HTTP app (app.ts), registers a batch of users
+// over HTTP, shows which worker consumed each (exactly once), then stops
+// everything with SIGTERM and exits 0.
+import { ChildProcess, spawn } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import { createServer } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { createInterface } from 'readline';
+
+const root = join(__dirname, '..');
+const users = 12;
+
+interface Process {
+    name: string;
+    child: ChildProcess;
+    lines: string[];
+    exited: Promise<number | null>;
+}
+
+function start(name: string, file: string, args: string[], env: Record<string, string>, cwd: string): Process {
+    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), join(__dirname, file), ...args], {
+        cwd,
+        env: { ...process.env, TS_NODE_PROJECT: join(root, 'tsconfig.json'), ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const lines: string[] = [];
+    createInterface({ input: child.stdout! }).on('line', line => {
+        lines.push(line);
+        if (!line.includes('POST "/users"')) console.log(`  [${name}] ${line}`);
+    });
+    const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)));
+    return { name, child, lines, exited };
+}
+
+async function until(what: string, condition: () => boolean, timeout = 60_000): Promise<void> {
+    const deadline = Date.now() + timeout;
+    while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+        await new Promise(resolve => setTimeout(resolve, 20));
+    }
+}
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer().listen(0, '127.0.0.1', () => {
+            const port = (server.address() as { port: number }).port;
+            server.close(() => resolve(port));
+        }).on('error', reject);
+    });
+}
+
+async function main(): Promise<number> {
+    // A temp folder as working directory: the queue file, and FrameworkModule's var/debug.
+    const dir = mkdtempSync(join(tmpdir(), 'deepkit-broker-queue-demo-'));
+    const port = await freePort();
+    const env = { APP_BROKER_QUEUE_SQLITE_PATH: join(dir, 'queue.sqlite'), APP_FRAMEWORK_PORT: String(port), EXAMPLE_DB_LATENCY_MS: '50' };
+    console.log(`Queue file: ${env.APP_BROKER_QUEUE_SQLITE_PATH}`);
+    console.log('Starting two workers and the app ...');
+    const workers = [start('worker-1', 'worker.ts', [], { ...env, WORKER_NAME: 'worker-1' }, dir), start('worker-2', 'worker.ts', [], { ...env, WORKER_NAME: 'worker-2' }, dir)];
+    const app = start('app', 'app.ts', ['server:start'], env, dir);
+    const all = [...workers, app];
+    try {
+        await until('the workers and the app to start', () =>
+            workers.every(v => v.lines.some(line => line.includes('is consuming'))) && app.lines.some(line => line.includes('Server started')));
+
+        console.log(`\nRegistering ${users} users: POST http://127.0.0.1:${port}/users`);
+        await Promise.all(Array.from({ length: users }, async (_, i) => {
+            const response = await fetch(`http://127.0.0.1:${port}/users`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ id: i + 1, username: `user${i + 1}` }),
+            });
+            if (response.status !== 200) throw new Error(`POST /users answered ${response.status}: ${await response.text()}`);
+        }));
+
+        const consumed = () => workers.flatMap(worker => worker.lines.filter(line => line.startsWith('User registered:')).map(line => ({
+            id: Number(/id=(\d+)/.exec(line)![1]),
+            worker: worker.name,
+        })));
+        await until('every user to be consumed', () => consumed().length >= users);
+
+        console.log('\nuser  consumed by');
+        const byUser = new Map<number, string[]>();
+        for (const entry of consumed()) byUser.set(entry.id, [...byUser.get(entry.id) ?? [], entry.worker]);
+        for (let id = 1; id <= users; id++) console.log(`${String(id).padStart(4)}  ${(byUser.get(id) ?? ['(nobody)']).join(', ')}`);
+        const wrong = [...Array(users).keys()].map(i => i + 1).filter(id => byUser.get(id)?.length !== 1);
+        console.log(wrong.length ? `\nNOT exactly once: users ${wrong.join(', ')}` : `\nEvery user was consumed exactly once.`);
+
+        console.log('\nStopping everything with SIGTERM ...');
+        for (const entry of all) entry.child.kill('SIGTERM');
+        const codes = await Promise.all(all.map(v => v.exited));
+        all.forEach((entry, i) => console.log(`  ${entry.name} exited with code ${codes[i]}`));
+        return wrong.length || codes.some(code => code !== 0) ? 1 : 0;
+    } finally {
+        for (const entry of all) if (entry.child.exitCode === null) entry.child.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+main().then(code => process.exit(code), error => {
+    console.error(error);
+    process.exit(1);
+});

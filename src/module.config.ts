@@ -1,0 +1,74 @@
+/**
+ * Retry timing after a failed attempt: `delay * factor^(attempt - 1)`,
+ * capped at `maxDelay`. Durations are milliseconds or strings like `'1s'`.
+ */
+export class BrokerQueueBackoffConfig {
+    /**
+     * @description Wait before the first retry. Default '1s'.
+     */
+    delay: string | number = '1s';
+
+    /**
+     * @description Growth per attempt; 1 gives a fixed delay. Default 2.
+     */
+    factor: number = 2;
+
+    /**
+     * @description Upper bound of any retry delay. Default '10m'.
+     */
+    maxDelay: string | number = '10m';
+}
+
+/**
+ * The configuration of `BrokerQueueModule`. Every field has a default; set
+ * them in `new BrokerQueueModule({ ... })` or, with `app.loadConfigFromEnv()`,
+ * from environment variables such as `APP_BROKER_QUEUE_SQLITE_PATH` or
+ * `APP_BROKER_QUEUE_BACKOFF_DELAY`. Durations are milliseconds or strings
+ * like `'500ms'`, `'30s'`, `'5m'`.
+ */
+export class BrokerQueueConfig {
+    /**
+     * @description The storage: 'sqlite' (embedded, one host) or 'postgres' (many hosts). Ignored when the app provides its own QueueStorageAdapter. Default 'sqlite'.
+     */
+    adapter: 'sqlite' | 'postgres' = 'sqlite';
+
+    /**
+     * @description SQLite database file, relative to the working directory; missing folders are created. Default 'var/queue.sqlite'.
+     */
+    sqlitePath: string = 'var/queue.sqlite';
+
+    /**
+     * @description 'full': a resolved produce() survives power loss. 'normal': survives any process crash, the last commits may be lost on power loss; several times faster. Default 'full'.
+     */
+    durability: 'full' | 'normal' = 'full';
+
+    /**
+     * @description PostgreSQL connection string, for adapter 'postgres'. Default '' (required then).
+     */
+    postgresUrl: string = '';
+
+    /**
+     * @description How long a delivered message belongs to its consumer without renewal; renewed while the callback runs. Default '30s'.
+     */
+    lease: string | number = '30s';
+
+    /**
+     * @description Deliveries before a message is kept as failed (dead letter). Default 5.
+     */
+    maxAttempts: number = 5;
+
+    /**
+     * @description Delay between attempts. Default { delay: '1s', factor: 2, maxDelay: '10m' }.
+     */
+    backoff: BrokerQueueBackoffConfig = new BrokerQueueBackoffConfig();
+
+    /**
+     * @description On shutdown (SIGTERM, SIGINT, app shutdown), how long running callbacks may take to finish; then their messages are handed back for redelivery. Default '30s'.
+     */
+    shutdownTimeout: string | number = '30s';
+
+    /**
+     * @description Stop consumers gracefully on SIGTERM and SIGINT (then exit with code 0) while any consumer runs. Default true.
+     */
+    handleSignals: boolean = true;
+}

@@ -1,0 +1,9 @@
+import { join } from 'path';
+import { Child } from '../support/child';
+
+test('npm start: the demo runs end to end and exits 0', async () => {
+    const demo = new Child(join(__dirname, '..', '..', 'examples', 'demo.ts'));
+    await demo.waitForLine('Every user was consumed exactly once.', 90_000);
+    expect(await demo.exited).toEqual({ code: 0, signal: null });
+    expect(demo.lines.filter(v => /exited with code 0$/.test(v))).toHaveLength(3);
+}, 120_000);
