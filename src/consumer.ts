@@ -1,4 +1,5 @@
 import { randomUUID } from 'crypto';
+import { performance } from 'perf_hooks';
 import { Batcher } from './batcher';
 import { MessageCodec } from './codec';
 import { QueueDecodeError } from './errors';
@@ -6,6 +7,10 @@ import { BrokerQueueMessage } from './message';
 import { hostIdentity } from './process-liveness';
 import { backoffDelay, BrokerQueueChannelOptionsResolved, BrokerQueueConsumeOptionsResolved } from './options';
 import { ClaimedMessage, MessageId, QueueStorage, Settlement } from './storage';
+
+/** The adaptive prefetch leases about this much work ahead, and never more than `maxPrefetch` messages. */
+const prefetchWindowMs = 20;
+const maxPrefetch = 256;
 
 export type ConsumeCallback<T> = (data: T, message: BrokerQueueMessage<T>) => Promise<void> | void;
 
@@ -41,6 +46,8 @@ export class QueueConsumer<T> {
     protected pollTimer?: NodeJS.Timeout;
     protected renewTimer?: NodeJS.Timeout;
     protected unwatch?: () => void;
+    /** Moving average of callback durations, for the adaptive prefetch. */
+    protected averageCallbackMs?: number;
 
     constructor(
         protected readonly context: ConsumerContext,
@@ -111,8 +118,14 @@ export class QueueConsumer<T> {
         resolve?.();
     }
 
+    protected prefetch(): number {
+        if (!this.options.adaptivePrefetch || this.averageCallbackMs === undefined) return this.options.prefetch;
+        const perWindow = Math.floor(prefetchWindowMs * this.options.maxParallel / Math.max(this.averageCallbackMs, 0.01));
+        return Math.max(this.options.prefetch, Math.min(maxPrefetch, perWindow));
+    }
+
     protected capacity(): number {
-        return this.options.maxParallel + this.options.prefetch - this.running.size - this.buffer.length;
+        return this.options.maxParallel + this.prefetch() - this.running.size - this.buffer.length;
     }
 
     protected async fetch(): Promise<void> {
@@ -161,19 +174,23 @@ export class QueueConsumer<T> {
 
     protected async process(claimed: ClaimedMessage): Promise<void> {
         this.running.add(claimed.id);
+        const started = performance.now();
         let settlement: Settlement;
         try {
             settlement = await this.execute(claimed);
         } finally {
             this.running.delete(claimed.id);
         }
+        const took = performance.now() - started;
+        this.averageCallbackMs = this.averageCallbackMs === undefined ? took : this.averageCallbackMs * 0.9 + took * 0.1;
         // The slot is free before the settlement commits: settlements of many
         // callbacks share one transaction. A crash in between only means a redelivery.
         const settled = this.settle(settlement);
         this.notifyIdle();
         if (!this.stopped) {
             this.startBuffered();
-            if (this.wanted || this.buffer.length < this.options.prefetch || !this.options.prefetch) this.wake();
+            // Refill at half: one claim then brings many messages instead of one each time.
+            if (this.wanted || this.buffer.length <= Math.floor(this.prefetch() / 2)) this.wake();
         }
         await settled;
     }

@@ -8,6 +8,7 @@ export * from './message';
 export * from './consumer';
 export * from './queue';
 export * from './adapters/sqlite/sqlite-queue-adapter';
+export * from './adapters/postgres/postgres-queue-adapter';
 export * from './module.config';
 export * from './module-options';
 export * from './module-lifecycle';

@@ -72,13 +72,20 @@ export interface BrokerQueueProduceOptionsResolved {
 export interface BrokerQueueConsumeOptions {
     /** Callbacks running at once in this consumer. Default 1. */
     maxParallel?: number;
-    /** Messages leased ahead of free callback slots, to save round trips. Default `maxParallel`, at most 256. */
+    /**
+     * Messages leased ahead of free callback slots, to save round trips (0 to 256).
+     * Default: adaptive, as many as this consumer finishes in about 20 ms (at least
+     * `maxParallel`), so fast callbacks claim in large batches while slow ones
+     * never hold messages other workers could run.
+     */
     prefetch?: number;
 }
 
 export interface BrokerQueueConsumeOptionsResolved {
     maxParallel: number;
+    /** The fixed prefetch, or the minimum when `adaptivePrefetch`. */
     prefetch: number;
+    adaptivePrefetch: boolean;
 }
 
 export const defaultBackoff: BackoffOptionsResolved = { delay: 1000, factor: 2, maxDelay: 600_000 };
@@ -171,6 +178,7 @@ export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): Br
     return {
         maxParallel,
         prefetch: options.prefetch === undefined ? Math.min(maxParallel, 256) : parseInteger(options.prefetch, 'prefetch', 0, 256),
+        adaptivePrefetch: options.prefetch === undefined,
     };
 }
 

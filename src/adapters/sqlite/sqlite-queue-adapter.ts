@@ -63,6 +63,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     readonly options: SqliteQueueAdapterOptionsResolved;
     #db?: BetterSqlite3.Database;
     #statements?: SqliteStatements;
+    #synchronous?: 'full' | 'normal';
     protected wake: SqliteWake;
     protected readonly host = hostIdentity();
 
@@ -83,6 +84,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
             try {
                 db.pragma('journal_mode = WAL');
                 db.pragma(`synchronous = ${this.options.synchronous.toUpperCase()}`);
+                this.#synchronous = this.options.synchronous;
                 migrateSqlite(db);
                 this.#db = db;
                 this.#statements = prepareSqliteStatements(db);
@@ -103,9 +105,9 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     }
 
     async enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
-        const { db, s } = this.#open();
+        const { s } = this.#open();
         const now = Date.now();
-        const results = this.guard(() => db.transaction(() => requests.map(request => {
+        const results = this.#write(() => requests.map(request => {
             if (request.deduplication) {
                 const existing = s.dedupGet.get(request.channel, request.deduplication.hash) as { message_id: number, expires_at: number } | undefined;
                 if (existing && existing.expires_at > now) return { id: String(existing.message_id), deduplicated: true };
@@ -113,7 +115,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
             const id = Number(s.insert.run(request.channel, request.priority, now + request.delay, now, request.maxAttempts, toBuffer(request.payload)).lastInsertRowid);
             if (request.deduplication) s.dedupPut.run(request.channel, request.deduplication.hash, id, now + request.deduplication.interval);
             return { id: String(id), deduplicated: false };
-        })).immediate());
+        }), true);
         this.wake.notify(requests.filter((_, i) => !results[i].deduplicated).map(v => v.channel));
         return results;
     }
@@ -126,21 +128,21 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     }
 
     async unregisterConsumer(consumerId: string): Promise<void> {
-        const { db, s } = this.#open();
-        const channels = this.guard(() => db.transaction(() => {
+        const { s } = this.#open();
+        const channels = this.#write(() => {
             const released = s.releaseOwner.all(consumerId) as { channel: string }[];
             s.consumerDelete.run(consumerId);
             return released.map(v => v.channel);
-        }).immediate());
+        }, false);
         this.wake.notify(channels);
     }
 
     async claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]> {
-        const { db, s } = this.#open();
+        const { s } = this.#open();
         const now = Date.now();
         // Look before taking the write lock: an idle poll never blocks writers.
         if (!this.guard(() => s.anyReady.get(channel, now))) return [];
-        const rows = this.guard(() => db.transaction(() => s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[]).immediate());
+        const rows = this.#write(() => s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[], false);
         rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
         return rows.map(row => ({
             id: String(row.id),
@@ -154,19 +156,19 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     }
 
     async renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]> {
-        const { db, s } = this.#open();
+        const { s } = this.#open();
         const now = Date.now();
-        return this.guard(() => db.transaction(() => {
+        return this.#write(() => {
             s.consumerSeen.run(now, consumerId);
             return ids.filter(id => s.renew.run(now + lease, toRowId(id), consumerId).changes === 0);
-        }).immediate());
+        }, false);
     }
 
     async settle(settlements: Settlement[]): Promise<MessageId[]> {
-        const { db, s } = this.#open();
+        const { s } = this.#open();
         const now = Date.now();
         const wakeChannels: string[] = [];
-        const lost = this.guard(() => db.transaction(() => {
+        const lost = this.#write(() => {
             const lost: MessageId[] = [];
             const counts = new Map<string, { done: number, failed: number }>();
             const count = (channel: string, field: 'done' | 'failed') => {
@@ -207,19 +209,19 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
             const minute = Math.floor(now / 60_000);
             for (const [channel, entry] of counts) s.throughput.run(channel, minute, entry.done, entry.failed);
             return lost;
-        }).immediate());
+        }, false);
         this.wake.notify(wakeChannels);
         return lost;
     }
 
     async reclaimAbandoned(): Promise<number> {
-        const { db, s } = this.#open();
+        const { s } = this.#open();
         const now = Date.now();
         const consumers = this.guard(() => s.consumersOfHost.all(this.host) as { id: string, pid: number, process_start: string | null }[]);
         const dead = consumers.filter(v => !isProcessAlive(v.pid, v.process_start));
         // Read first: the common case, nothing to reclaim, takes no write lock.
         if (!dead.length && !this.guard(() => s.anyExpired.get(now))) return 0;
-        const channels = this.guard(() => db.transaction(() => {
+        const channels = this.#write(() => {
             const channels: string[] = [];
             for (const consumer of dead) {
                 const error = `Delivery lost: worker process ${consumer.pid} on ${hostname()} died during the attempt`;
@@ -228,7 +230,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
             }
             for (const row of s.reclaimExpired.all(now, 'Delivery lost: the lease expired before the worker settled it', now, now) as { channel: string }[]) channels.push(row.channel);
             return channels;
-        }).immediate());
+        }, false);
         this.wake.notify(channels);
         return channels.length;
     }
@@ -244,13 +246,13 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     }
 
     async prune(): Promise<void> {
-        const { db, s } = this.#open();
+        const { s } = this.#open();
         const now = Date.now();
-        this.guard(() => db.transaction(() => {
+        this.#write(() => {
             s.pruneDedup.run(now);
             s.pruneDone.run(now);
             s.pruneThroughput.run(Math.floor(now / 60_000) - 24 * 60);
-        }).immediate());
+        }, false);
     }
 
     async stats(channel?: string): Promise<ChannelStats[]> {
@@ -293,23 +295,40 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     }
 
     async retryFailed(channel: string, ids?: MessageId[]): Promise<number> {
-        const { db, s } = this.#open();
+        const { s } = this.#open();
         const now = Date.now();
-        const changed = this.guard(() => db.transaction(() => ids === undefined
+        const changed = this.#write(() => ids === undefined
             ? s.retryAllFailed.run(now, channel).changes
-            : ids.reduce((sum, id) => sum + s.retryFailed.run(now, channel, toRowId(id)).changes, 0),
-        ).immediate());
+            : ids.reduce((sum, id) => sum + s.retryFailed.run(now, channel, toRowId(id)).changes, 0), true);
         if (changed) this.wake.notify([channel]);
         return changed;
     }
 
     async purge(channel: string, which: 'failed' | 'all'): Promise<number> {
-        const { db, s } = this.#open();
-        return this.guard(() => db.transaction(() => {
+        const { s } = this.#open();
+        return this.#write(() => {
             if (which === 'failed') return s.purgeFailed.run(channel).changes;
             s.purgeDedup.run(channel);
             return s.purgeAll.run(channel).changes;
-        }).immediate());
+        }, true);
+    }
+
+    /**
+     * One IMMEDIATE write transaction. `durable` commits wait for the configured
+     * `synchronous` level; the rest (claims, acks, retries, renewals) never wait
+     * for fsync: losing one to a power cut can only roll a message back to an
+     * earlier state, so it is delivered again, never lost.
+     */
+    #write<R>(operation: () => R, durable: boolean): R {
+        const { db } = this.#open();
+        const level = durable ? this.options.synchronous : 'normal';
+        return this.guard(() => {
+            if (level !== this.#synchronous) {
+                db.pragma(`synchronous = ${level.toUpperCase()}`);
+                this.#synchronous = level;
+            }
+            return db.transaction(operation).immediate();
+        });
     }
 
     #open() {

@@ -1,0 +1,417 @@
+import { hostname } from 'os';
+import { Duration, parseDuration } from '../../duration';
+import { QueueClosedError, QueueOptionError } from '../../errors';
+import {
+    ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
+    FailedMessage, MessageId, Settlement,
+} from '../../storage';
+import { QueueStorageAdapter } from '../../storage-adapter';
+import { loadPostgresDriver, PostgresPoolClientLike, PostgresPoolLike, PostgresQueryResult } from './postgres-driver';
+import { isConnectionError, isRetryableConflict, translatePostgresError } from './postgres-errors';
+import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-notify';
+import { migratePostgres } from './postgres-schema';
+import { PostgresStatementName, postgresStatements, PostgresStatements } from './postgres-statements';
+
+export interface PostgresQueueAdapterOptions {
+    /** `postgres://user:password@host:5432/database`. Give this or `pool`. */
+    connectionString?: string;
+    /**
+     * An existing `pg` Pool instead of `connectionString`. The adapter never ends it,
+     * and holds one of its connections for LISTEN while consumers run. Give the pool an
+     * `'error'` listener: pg emits errors of idle connections there (e.g. on a server restart).
+     */
+    pool?: PostgresPoolLike;
+    /** The schema of the queue's tables, created on first connect. Default `'deepkit_queue'`. */
+    schema?: string;
+    /** Connections of the adapter's own pool (not with `pool`). Default 10. */
+    poolSize?: number;
+    /**
+     * How long a call waits for a connection, retrying while the server is unreachable or
+     * starting up, before it fails with `QueueStorageError`. Default `'10s'`.
+     */
+    connectTimeout?: Duration;
+    /** How long a statement may take before the call fails with `QueueStorageError` instead of waiting on a dead connection. Default `'30s'`. */
+    queryTimeout?: Duration;
+}
+
+export interface PostgresQueueAdapterOptionsResolved {
+    connectionString?: string;
+    pool?: PostgresPoolLike;
+    schema: string;
+    poolSize: number;
+    connectTimeout: number;
+    queryTimeout: number;
+}
+
+const knownOptions = ['connectionString', 'pool', 'schema', 'poolSize', 'connectTimeout', 'queryTimeout'];
+
+export function parsePostgresQueueAdapterOptions(options: PostgresQueueAdapterOptions = {}): PostgresQueueAdapterOptionsResolved {
+    for (const key of Object.keys(options)) {
+        if (!knownOptions.includes(key)) throw new QueueOptionError(`Unknown PostgreSQL adapter option '${key}'; known options: ${knownOptions.join(', ')}`);
+    }
+    const { connectionString, pool } = options;
+    if ((connectionString === undefined) === (pool === undefined)) {
+        throw new QueueOptionError("The PostgreSQL adapter needs exactly one of 'connectionString' (e.g. 'postgres://user@host:5432/db') and 'pool' (a pg Pool)");
+    }
+    if (connectionString !== undefined && (typeof connectionString !== 'string' || !connectionString)) {
+        throw new QueueOptionError(`Option 'connectionString' must be a PostgreSQL URL such as 'postgres://user@host:5432/db', got ${JSON.stringify(connectionString)}`);
+    }
+    if (pool !== undefined && (typeof pool !== 'object' || typeof pool.connect !== 'function')) {
+        throw new QueueOptionError("Option 'pool' must be a pg Pool (an object with connect())");
+    }
+    const schema = options.schema ?? 'deepkit_queue';
+    if (typeof schema !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+        throw new QueueOptionError(`Option 'schema' must be a lower-case SQL name of at most 63 letters, digits and underscores, got ${JSON.stringify(schema)}`);
+    }
+    const poolSize = options.poolSize ?? 10;
+    if (typeof poolSize !== 'number' || !Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
+        throw new QueueOptionError(`Option 'poolSize' must be an integer from 1 to 1000, got ${JSON.stringify(poolSize)}`);
+    }
+    return {
+        connectionString, pool, schema, poolSize,
+        connectTimeout: parseDuration(options.connectTimeout ?? '10s', 'connectTimeout', 1),
+        queryTimeout: parseDuration(options.queryTimeout ?? '30s', 'queryTimeout', 1),
+    };
+}
+
+const conflictRetries = 3;
+
+interface Run {
+    /** Safe to run again after a lost connection (reads, idempotent writes). */
+    idempotent?: boolean;
+}
+
+/**
+ * For many hosts on one PostgreSQL database. Every operation is a single
+ * statement (atomic without BEGIN/COMMIT); claims use `FOR UPDATE SKIP
+ * LOCKED`; wake-ups are `LISTEN/NOTIFY` with a polling backstop above; a
+ * consumer's liveness is its process's LISTEN session, so a killed worker is
+ * noticed by any host within a reclaim interval. All times come from the
+ * database clock.
+ */
+export class PostgresQueueAdapter extends QueueStorageAdapter {
+    readonly options: PostgresQueueAdapterOptionsResolved;
+    protected readonly statements: PostgresStatements;
+    protected readonly notify: PostgresNotify;
+    /** This process's consumers, registered again when the LISTEN session is replaced. */
+    protected readonly consumers = new Map<string, ConsumerRegistration>();
+    protected readonly target: string;
+    #pool?: PostgresPoolLike;
+    #connecting?: Promise<void>;
+
+    constructor(options: PostgresQueueAdapterOptions) {
+        super();
+        this.options = parsePostgresQueueAdapterOptions(options);
+        this.statements = postgresStatements(this.options.schema);
+        this.target = describeTarget(this.options.connectionString);
+        this.notify = new PostgresNotify(() => this.openListenConnection(), this.options.schema, this.options.queryTimeout, identity => this.reregister(identity));
+    }
+
+    async connect(): Promise<void> {
+        if (this.#pool) return;
+        this.#connecting ??= this.open().finally(() => this.#connecting = undefined);
+        return this.#connecting;
+    }
+
+    async disconnect(): Promise<void> {
+        await this.#connecting?.catch(() => undefined);
+        const pool = this.#pool;
+        this.#pool = undefined;
+        this.consumers.clear();
+        await this.notify.close();
+        if (pool && !this.options.pool) await pool.end();
+    }
+
+    async enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
+        // A hash repeated within the batch is deduplicated here: one statement cannot upsert one key twice.
+        const first = new Map<string, number>();
+        const sent: EnqueueRequest[] = [];
+        const sentIndex: number[] = [];
+        const sameAs: (number | undefined)[] = requests.map(request => {
+            if (request.deduplication) {
+                const key = `${request.channel}\0${request.deduplication.hash}`;
+                const earlier = first.get(key);
+                if (earlier !== undefined) return earlier;
+                first.set(key, sent.length);
+            }
+            sentIndex.push(sent.length);
+            sent.push(request);
+            return undefined;
+        });
+        const result = await this.run('enqueue', [
+            sent.map(v => v.channel),
+            sent.map(v => v.priority),
+            sent.map(v => v.delay),
+            sent.map(v => v.maxAttempts),
+            sent.map(v => toBuffer(v.payload)),
+            sent.map(v => v.deduplication?.hash ?? null),
+            sent.map(v => v.deduplication?.interval ?? null),
+        ]);
+        const stored: EnqueueResult[] = result.rows.map(row => ({ id: row.id, deduplicated: row.deduplicated }));
+        this.notify.notifyLocal(sent.filter((_, i) => !stored[i].deduplicated).map(v => v.channel));
+        let next = 0;
+        return sameAs.map(earlier => earlier === undefined ? stored[next++] : { id: stored[earlier].id, deduplicated: true });
+    }
+
+    async registerConsumer(consumer: ConsumerRegistration): Promise<void> {
+        this.#open();
+        let identity: BackendIdentity;
+        try {
+            identity = await this.notify.ensure();
+        } catch (error) {
+            throw translatePostgresError(error, { target: this.target, sent: false, write: true });
+        }
+        this.consumers.set(consumer.id, consumer);
+        await this.run('registerConsumers', [[consumer.id], [consumer.channel], [consumer.host], [consumer.pid], identity.pid, identity.start], { idempotent: true });
+    }
+
+    async unregisterConsumer(consumerId: string): Promise<void> {
+        this.consumers.delete(consumerId);
+        await this.run('unregister', [consumerId], { idempotent: true });
+    }
+
+    async claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]> {
+        const result = await this.run('claim', [channel, limit, consumerId, lease]);
+        const rows = result.rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || compareIds(a.id, b.id));
+        return rows.map(row => ({
+            id: row.id,
+            channel: row.channel,
+            payload: row.payload,
+            attempt: row.attempt,
+            maxAttempts: row.max_attempts,
+            priority: row.priority,
+            producedAt: new Date(row.produced_at),
+        }));
+    }
+
+    async renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]> {
+        const result = await this.run('renew', [consumerId, ids.map(toRowId), lease], { idempotent: true });
+        const { known, renewed } = result.rows[0] as { known: boolean, renewed: string[] };
+        // Another host took this live consumer for dead (e.g. while its LISTEN session reconnected): register it again.
+        const registration = this.consumers.get(consumerId);
+        if (!known && registration && this.notify.connected) await this.registerConsumer(registration);
+        const kept = new Set(renewed);
+        return ids.filter(id => !kept.has(id));
+    }
+
+    async settle(settlements: Settlement[]): Promise<MessageId[]> {
+        const result = await this.run('settle', [
+            settlements.map(v => toRowId(v.id)),
+            settlements.map(v => v.consumerId),
+            settlements.map(v => v.kind),
+            settlements.map(v => v.kind === 'done' ? v.retention : v.kind === 'retry' || v.kind === 'reschedule' ? v.delay : 0),
+            settlements.map(v => v.kind === 'retry' || v.kind === 'fail' ? v.error : null),
+        ]);
+        const settled = new Set(result.rows.map(row => row.id as string));
+        const woken = settlements.filter(v => settled.has(v.id) && (v.kind === 'retry' || v.kind === 'reschedule' || v.kind === 'release'));
+        this.notify.notifyLocal(woken.flatMap(v => this.consumers.get(v.consumerId)?.channel ?? []));
+        return settlements.filter(v => !settled.has(v.id)).map(v => v.id);
+    }
+
+    async reclaimAbandoned(): Promise<number> {
+        // While our LISTEN session reconnects our consumers look dead to the database; we know they are not.
+        const spared = this.notify.connected ? [] : [...this.consumers.keys()];
+        const result = await this.run('reclaim', [spared], { idempotent: true });
+        return result.rows[0]?.reclaimed ?? 0;
+    }
+
+    async nextAvailableIn(channel: string): Promise<number | undefined> {
+        const result = await this.run('nextAvailable', [channel], { idempotent: true });
+        const ms = result.rows[0]?.ms;
+        return ms === null || ms === undefined ? undefined : Math.ceil(ms);
+    }
+
+    watch(channel: string, listener: () => void): () => void {
+        return this.notify.watch(channel, listener);
+    }
+
+    async prune(): Promise<void> {
+        await this.run('prune', [], { idempotent: true });
+    }
+
+    async stats(channel?: string): Promise<ChannelStats[]> {
+        const counts = await this.run('statsCounts', [channel ?? null], { idempotent: true });
+        const throughput = await this.run('statsThroughput', [channel ?? null], { idempotent: true });
+        const byChannel = new Map<string, ChannelStats>();
+        const get = (name: string) => {
+            let entry = byChannel.get(name);
+            if (!entry) byChannel.set(name, entry = { channel: name, pending: 0, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0 });
+            return entry;
+        };
+        for (const row of counts.rows) Object.assign(get(row.channel), { pending: row.pending, delayed: row.delayed, inFlight: row.in_flight, failed: row.failed });
+        for (const row of throughput.rows) Object.assign(get(row.channel), { doneLastHour: row.done_last_hour, ratePerSecond: row.rate });
+        if (channel !== undefined && !byChannel.size) get(channel);
+        return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
+    }
+
+    async listFailed(channel: string, options: { limit: number, offset: number }): Promise<FailedMessage[]> {
+        const result = await this.run('listFailed', [channel, options.limit, options.offset], { idempotent: true });
+        return result.rows.map(row => ({
+            id: row.id,
+            channel: row.channel,
+            attempt: row.attempt,
+            maxAttempts: row.max_attempts,
+            error: row.last_error ?? '',
+            producedAt: new Date(row.produced_at),
+            failedAt: new Date(row.settled_at),
+            payload: row.payload,
+        }));
+    }
+
+    async retryFailed(channel: string, ids?: MessageId[]): Promise<number> {
+        const result = await this.run('retryFailed', [channel, ids === undefined ? null : ids.map(toRowId)]);
+        const changed: number = result.rows[0].n;
+        if (changed) this.notify.notifyLocal([channel]);
+        return changed;
+    }
+
+    async purge(channel: string, which: 'failed' | 'all'): Promise<number> {
+        if (which !== 'failed' && which !== 'all') throw new QueueOptionError(`purge() takes 'failed' or 'all', got ${JSON.stringify(which)}`);
+        const result = await this.run('purge', [channel, which]);
+        return result.rows[0].n;
+    }
+
+    protected async open(): Promise<void> {
+        const pool = this.options.pool ?? this.createPool();
+        try {
+            const client = await this.acquire(pool);
+            try {
+                await migratePostgres(client, this.options.schema);
+                client.release();
+            } catch (error) {
+                client.release(true);
+                throw error;
+            }
+        } catch (error) {
+            if (!this.options.pool) await pool.end().catch(() => undefined);
+            throw translatePostgresError(error, { target: this.target, sent: true, write: true });
+        }
+        this.#pool = pool;
+    }
+
+    protected createPool(): PostgresPoolLike {
+        const pg = loadPostgresDriver();
+        const pool = new pg.Pool({
+            connectionString: this.options.connectionString!,
+            max: this.options.poolSize,
+            connectionTimeoutMillis: this.options.connectTimeout,
+            keepAlive: true,
+            application_name: 'deepkit-broker-queue',
+        });
+        // pg reports errors of idle connections here (a server restart); the pool drops them and connects anew on the next call.
+        pool.on('error', () => undefined);
+        return pool;
+    }
+
+    protected async openListenConnection(): Promise<ListenConnection> {
+        const pool = this.#open();
+        if (this.options.pool) {
+            const client = await this.acquire(pool);
+            return { client, close: async broken => client.release(broken) };
+        }
+        const pg = loadPostgresDriver();
+        const client = new pg.Client({
+            connectionString: this.options.connectionString!,
+            connectionTimeoutMillis: this.options.connectTimeout,
+            keepAlive: true,
+            application_name: 'deepkit-broker-queue listen',
+        });
+        // Attached before connecting: an 'error' event without a listener would crash the process.
+        client.on('error', () => undefined);
+        await client.connect();
+        return { client, close: () => client.end() };
+    }
+
+    /** A pooled connection; while the server is unreachable or starting up, retries until `connectTimeout`. */
+    protected async acquire(pool: PostgresPoolLike): Promise<PostgresPoolClientLike> {
+        const deadline = Date.now() + this.options.connectTimeout;
+        for (let attempt = 0; ; attempt++) {
+            try {
+                const client = await pool.connect();
+                // pg-pool listens for errors of idle connections only: a connection that dies while we
+                // use it emits 'error' besides failing the query, which without a listener crashes the process.
+                if (!guarded.has(client)) {
+                    guarded.add(client);
+                    client.on('error', ignore);
+                }
+                return client;
+            } catch (error) {
+                const wait = Math.min(1000, 50 * 2 ** attempt);
+                if (!isConnectionError(error) || Date.now() + wait > deadline) {
+                    throw translatePostgresError(error, { target: this.target, sent: false, write: true });
+                }
+                await new Promise(resolve => setTimeout(resolve, wait));
+            }
+        }
+    }
+
+    /**
+     * Runs one named statement. A lost connection destroys the pooled
+     * connection; the statement runs again only when nothing can have happened
+     * (no connection yet, a rolled-back conflict) or it is idempotent.
+     */
+    protected async run(statement: PostgresStatementName, values: unknown[], options: Run = {}): Promise<PostgresQueryResult> {
+        const pool = this.#open();
+        const { name, text } = this.statements[statement];
+        for (let attempt = 0; ; attempt++) {
+            const client = await this.acquire(pool);
+            try {
+                const result = await client.query({ name, text, values, query_timeout: this.options.queryTimeout });
+                client.release();
+                return result;
+            } catch (error) {
+                const broken = isConnectionError(error);
+                client.release(broken);
+                const again = broken ? options.idempotent && attempt === 0 : isRetryableConflict(error) && attempt < conflictRetries;
+                if (!again) throw translatePostgresError(error, { target: this.target, sent: true, write: !options.idempotent });
+            }
+        }
+    }
+
+    protected async reregister(identity: BackendIdentity): Promise<void> {
+        const consumers = [...this.consumers.values()];
+        if (!consumers.length || !this.#pool) return;
+        try {
+            await this.run('registerConsumers', [
+                consumers.map(v => v.id), consumers.map(v => v.channel), consumers.map(v => v.host), consumers.map(v => v.pid),
+                identity.pid, identity.start,
+            ], { idempotent: true });
+        } catch {
+            // The next lease renewal registers them again (see renewLeases).
+        }
+    }
+
+    #open(): PostgresPoolLike {
+        if (!this.#pool) throw new QueueClosedError(`The PostgreSQL queue storage (${this.target}) is not connected (call connect(), or it was disconnected)`);
+        return this.#pool;
+    }
+}
+
+const guarded = new WeakSet<object>();
+const ignore = () => undefined;
+
+/** `host:port/database` for messages; never the password. */
+function describeTarget(connectionString?: string): string {
+    if (connectionString === undefined) return 'the given pool';
+    try {
+        const url = new URL(connectionString);
+        return `${url.hostname || 'localhost'}:${url.port || 5432}${url.pathname}`;
+    } catch {
+        return 'the configured server';
+    }
+}
+
+function toBuffer(payload: Uint8Array): Buffer {
+    return Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+}
+
+function toRowId(id: MessageId): string {
+    if (typeof id !== 'string' || !/^[1-9][0-9]{0,18}$/.test(id) || BigInt(id) > 9223372036854775807n) {
+        throw new QueueOptionError(`Invalid message id ${JSON.stringify(id)}: PostgreSQL message ids are positive 64-bit integers`);
+    }
+    return id;
+}
+
+function compareIds(a: string, b: string): number {
+    return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}

@@ -1,0 +1,247 @@
+import { createHash } from 'crypto';
+import { quoteIdentifier } from './postgres-schema';
+
+/** Message states, as stored. */
+export const PENDING = 0, LEASED = 1, FAILED = 2, DONE = 3;
+
+/** `$n` milliseconds as an interval. */
+const ms = (param: string) => `(${param}::float8 * interval '1 millisecond')`;
+/** A timestamptz as epoch milliseconds: immune to a pool's custom type parsers. */
+const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
+const lost = 'lease_owner = NULL, lease_until = NULL';
+/** Session start times are compared as microseconds since the epoch (bigint), exactly. */
+const postmasterStart = '(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint';
+
+/**
+ * Every SQL statement of the PostgreSQL adapter, for one schema. Each is one
+ * statement, so it is atomic without BEGIN/COMMIT round trips; wake-ups are
+ * `pg_notify` calls inside it, delivered only after the commit and at most
+ * once per channel per statement, however many messages it touched.
+ */
+export function postgresStatementTexts(schema: string) {
+    const s = quoteIdentifier(schema);
+    const m = `${s}.queue_messages`;
+    // The NOTIFY channel of a queue channel; `PostgresNotify` LISTENs to the same name.
+    const wake = (channel: string) => `pg_notify('dq_' || md5(${literal(schema + '.')} || ${channel}), '')`;
+    const leasedBy = (owner: string) => `m.state = ${LEASED} AND m.lease_owner = ${owner}`;
+
+    return {
+        /** Params (arrays in request order): $1 channel, $2 priority, $3 delay ms, $4 max attempts, $5 payload, $6 dedup hash or null, $7 dedup interval ms. */
+        enqueue: `
+            WITH input AS (
+                SELECT r.*, nextval('${s}.queue_messages_id_seq') AS new_id
+                FROM unnest($1::text[], $2::int[], $3::float8[], $4::int[], $5::bytea[], $6::text[], $7::float8[])
+                    WITH ORDINALITY AS r(channel, priority, delay, max_attempts, payload, hash, interval_ms, n)
+            ),
+            -- The unique key makes dedup atomic: a racing producer waits for our commit, then sees our row.
+            -- Sorted, so two batches lock their keys in the same order and cannot deadlock.
+            dedup AS (
+                INSERT INTO ${s}.queue_dedup AS d (channel, hash, message_id, expires_at)
+                SELECT channel, hash, new_id, now() + ${ms('interval_ms')} FROM input WHERE hash IS NOT NULL ORDER BY channel, hash
+                ON CONFLICT (channel, hash) DO UPDATE SET
+                    message_id = CASE WHEN d.expires_at <= now() THEN excluded.message_id ELSE d.message_id END,
+                    expires_at = CASE WHEN d.expires_at <= now() THEN excluded.expires_at ELSE d.expires_at END
+                RETURNING d.channel, d.hash, d.message_id
+            ),
+            inserted AS (
+                INSERT INTO ${m} (id, channel, state, priority, available_at, produced_at, attempt, max_attempts, payload)
+                SELECT i.new_id, i.channel, ${PENDING}, i.priority, now() + ${ms('i.delay')}, now(), 0, i.max_attempts, i.payload
+                FROM input i LEFT JOIN dedup d ON d.channel = i.channel AND d.hash = i.hash
+                WHERE i.hash IS NULL OR d.message_id = i.new_id
+                ORDER BY i.n
+                RETURNING channel
+            ),
+            woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM inserted) c)
+            SELECT coalesce(d.message_id, i.new_id)::text AS id, coalesce(d.message_id <> i.new_id, false) AS deduplicated
+            FROM input i LEFT JOIN dedup d ON d.channel = i.channel AND d.hash = i.hash CROSS JOIN woken
+            ORDER BY i.n`,
+
+        /** Params: $1 channel, $2 limit, $3 consumer id, $4 lease ms. An idle claim is one index probe and writes nothing. */
+        claim: `
+            WITH next AS (
+                SELECT id FROM ${m}
+                WHERE channel = $1 AND state = ${PENDING} AND available_at <= now()
+                ORDER BY priority DESC, available_at, id
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE ${m} m SET state = ${LEASED}, lease_owner = $3, lease_until = now() + ${ms('$4')}, attempt = m.attempt + 1
+            FROM next WHERE m.id = next.id
+            RETURNING m.id::text, m.channel, m.payload, m.attempt, m.max_attempts, m.priority,
+                ${epochMs('m.produced_at')} AS produced_at, ${epochMs('m.available_at')} AS available_at`,
+
+        /** Params: $1 consumer id, $2 message ids, $3 lease ms. `known` is false when the consumer row is gone. */
+        renew: `
+            WITH seen AS (UPDATE ${s}.queue_consumers SET seen_at = now() WHERE id = $1 RETURNING 1),
+            renewed AS (
+                UPDATE ${m} m SET lease_until = now() + ${ms('$3')}
+                WHERE m.id = ANY ($2::bigint[]) AND ${leasedBy('$1')}
+                RETURNING m.id
+            )
+            SELECT EXISTS (SELECT 1 FROM seen) AS known, coalesce((SELECT array_agg(id::text) FROM renewed), '{}') AS renewed`,
+
+        /**
+         * Params (arrays): $1 id, $2 consumer id, $3 kind, $4 ms (delay or retention), $5 error.
+         * Returns the ids that were still leased to their consumer; the others were reclaimed.
+         */
+        settle: `
+            WITH s AS (
+                SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::text[]) AS s(id, owner, kind, ms, error)
+            ),
+            removed AS (
+                DELETE FROM ${m} m USING s
+                WHERE s.kind = 'done' AND s.ms <= 0 AND m.id = s.id AND ${leasedBy('s.owner')}
+                RETURNING m.id, m.channel, s.kind
+            ),
+            changed AS (
+                UPDATE ${m} m SET
+                    state = CASE s.kind WHEN 'done' THEN ${DONE} WHEN 'fail' THEN ${FAILED} ELSE ${PENDING} END,
+                    available_at = CASE WHEN s.kind IN ('retry', 'reschedule') THEN now() + ${ms('s.ms')} ELSE m.available_at END,
+                    -- A reschedule or release is not an attempt.
+                    attempt = CASE WHEN s.kind IN ('reschedule', 'release') THEN m.attempt - 1 ELSE m.attempt END,
+                    last_error = CASE WHEN s.kind IN ('retry', 'fail') THEN s.error ELSE m.last_error END,
+                    settled_at = CASE WHEN s.kind IN ('done', 'fail') THEN now() END,
+                    remove_at = CASE WHEN s.kind = 'done' THEN now() + ${ms('s.ms')} END,
+                    ${lost}
+                FROM s
+                WHERE NOT (s.kind = 'done' AND s.ms <= 0) AND m.id = s.id AND ${leasedBy('s.owner')}
+                RETURNING m.id, m.channel, s.kind
+            ),
+            settled AS (SELECT * FROM removed UNION ALL SELECT * FROM changed),
+            counted AS (
+                INSERT INTO ${s}.queue_throughput AS t (channel, minute, done, failed)
+                SELECT channel, floor(extract(epoch FROM now()) / 60)::bigint,
+                    count(*) FILTER (WHERE kind = 'done'), count(*) FILTER (WHERE kind = 'fail')
+                FROM settled WHERE kind IN ('done', 'fail') GROUP BY channel
+                ON CONFLICT (channel, minute) DO UPDATE SET done = t.done + excluded.done, failed = t.failed + excluded.failed
+            ),
+            woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM settled WHERE kind IN ('retry', 'reschedule', 'release')) c)
+            SELECT settled.id::text AS id FROM settled CROSS JOIN woken`,
+
+        /** Params: $1 consumer id. Hands its leases back (not counted as attempts) and forgets it. */
+        unregister: `
+            WITH released AS (
+                UPDATE ${m} m SET state = ${PENDING}, attempt = m.attempt - 1, ${lost}
+                WHERE ${leasedBy('$1')}
+                RETURNING m.channel
+            ),
+            forgotten AS (DELETE FROM ${s}.queue_consumers WHERE id = $1)
+            SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM released) c`,
+
+        /** Params (arrays): $1 id, $2 channel, $3 host, $4 pid; then $5 backend pid, $6 backend start (µs since epoch) of the LISTEN session. */
+        registerConsumers: `
+            INSERT INTO ${s}.queue_consumers (id, channel, host, pid, backend_pid, backend_start, registered_at, seen_at)
+            SELECT c.id, c.channel, c.host, c.pid, $5, $6, now(), now()
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS c(id, channel, host, pid)
+            ON CONFLICT (id) DO UPDATE SET backend_pid = excluded.backend_pid, backend_start = excluded.backend_start, seen_at = now()`,
+
+        /**
+         * Params: $1 consumer ids to spare (this process's, while its LISTEN session reconnects).
+         * A consumer is dead when its LISTEN session is no longer in pg_stat_activity (same pid and start: pids are reused).
+         * A session from before a server restart says nothing (its host may be reconnecting): such
+         * a consumer is registered again by its host, or its leases expire.
+         */
+        reclaim: `
+            WITH dead AS (
+                SELECT c.id, c.pid, c.host FROM ${s}.queue_consumers c
+                WHERE c.backend_pid IS NOT NULL
+                    AND c.id <> ALL ($1::text[])
+                    AND c.backend_start >= ${postmasterStart}
+                    AND NOT EXISTS (
+                        SELECT 1 FROM pg_stat_activity a
+                        WHERE a.pid = c.backend_pid
+                            -- backend_start is hidden for sessions of other users without pg_read_all_stats.
+                            AND (a.backend_start IS NULL OR (extract(epoch FROM a.backend_start) * 1000000)::bigint = c.backend_start)
+                    )
+                FOR UPDATE OF c SKIP LOCKED
+            ),
+            forgotten AS (DELETE FROM ${s}.queue_consumers c USING dead WHERE c.id = dead.id),
+            abandoned AS (
+                SELECT m.id, dead.pid, dead.host FROM ${m} m LEFT JOIN dead ON dead.id = m.lease_owner
+                WHERE m.state = ${LEASED} AND (dead.id IS NOT NULL OR m.lease_until <= now())
+                FOR UPDATE OF m SKIP LOCKED
+            ),
+            reclaimed AS (
+                UPDATE ${m} m SET
+                    state = CASE WHEN m.attempt >= m.max_attempts THEN ${FAILED} ELSE ${PENDING} END,
+                    available_at = now(),
+                    last_error = CASE WHEN m.attempt < m.max_attempts THEN m.last_error
+                        WHEN a.pid IS NULL THEN 'Delivery lost: the lease expired before the worker settled it'
+                        ELSE 'Delivery lost: worker process ' || a.pid || ' on ' || split_part(a.host, '/', 1) || ' died during the attempt' END,
+                    settled_at = CASE WHEN m.attempt >= m.max_attempts THEN now() END,
+                    ${lost}
+                FROM abandoned a WHERE m.id = a.id
+                RETURNING m.channel, m.state
+            ),
+            woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM reclaimed WHERE state = ${PENDING}) c)
+            SELECT (SELECT count(*) FROM reclaimed)::int AS reclaimed FROM woken`,
+
+        /** Params: $1 channel. Null when nothing is pending. */
+        nextAvailable: `
+            SELECT greatest(0, (extract(epoch FROM min(available_at) - now()) * 1000)::float8) AS ms
+            FROM ${m} WHERE channel = $1 AND state = ${PENDING}`,
+
+        /** Also forgets consumers from before a server restart that did not come back within an hour. */
+        prune: `
+            WITH dedup AS (DELETE FROM ${s}.queue_dedup WHERE expires_at <= now()),
+            consumers AS (DELETE FROM ${s}.queue_consumers WHERE backend_start < ${postmasterStart} AND seen_at < now() - interval '1 hour'),
+            done AS (DELETE FROM ${m} WHERE state = ${DONE} AND remove_at <= now()),
+            throughput AS (DELETE FROM ${s}.queue_throughput WHERE minute < floor(extract(epoch FROM now()) / 60)::bigint - 24 * 60)
+            SELECT 1`,
+
+        /** Params: $1 channel or null for all. */
+        statsCounts: `
+            SELECT channel,
+                count(*) FILTER (WHERE state = ${PENDING} AND available_at <= now())::int AS pending,
+                count(*) FILTER (WHERE state = ${PENDING} AND available_at > now())::int AS delayed,
+                count(*) FILTER (WHERE state = ${LEASED})::int AS in_flight,
+                count(*) FILTER (WHERE state = ${FAILED})::int AS failed
+            FROM ${m} WHERE $1::text IS NULL OR channel = $1 GROUP BY channel`,
+
+        /** Params: $1 channel or null for all. The rate spans the previous full minute and the current partial one. */
+        statsThroughput: `
+            WITH clock AS (SELECT extract(epoch FROM now())::float8 AS epoch, floor(extract(epoch FROM now()) / 60)::bigint AS minute)
+            SELECT t.channel, sum(t.done)::int AS done_last_hour,
+                (coalesce(sum(t.done) FILTER (WHERE t.minute >= clock.minute - 1), 0) / (60 + clock.epoch - clock.minute * 60))::float8 AS rate
+            FROM ${s}.queue_throughput t CROSS JOIN clock
+            WHERE t.minute >= clock.minute - 59 AND ($1::text IS NULL OR t.channel = $1)
+            GROUP BY t.channel, clock.epoch, clock.minute`,
+
+        /** Params: $1 channel, $2 limit, $3 offset. */
+        listFailed: `
+            SELECT id::text, channel, attempt, max_attempts, last_error, payload,
+                ${epochMs('produced_at')} AS produced_at, ${epochMs('settled_at')} AS settled_at
+            FROM ${m} WHERE channel = $1 AND state = ${FAILED} ORDER BY id LIMIT $2 OFFSET $3`,
+
+        /** Params: $1 channel, $2 ids or null for all failed of the channel. */
+        retryFailed: `
+            WITH retried AS (
+                UPDATE ${m} SET state = ${PENDING}, attempt = 0, available_at = now(), settled_at = NULL
+                WHERE channel = $1 AND state = ${FAILED} AND ($2::bigint[] IS NULL OR id = ANY ($2::bigint[]))
+                RETURNING channel
+            )
+            SELECT (SELECT count(*) FROM retried)::int AS n, (SELECT count(${wake('$1')}) FROM (SELECT 1 FROM retried LIMIT 1) c) AS woken`,
+
+        /** Params: $1 channel, $2 'failed' or 'all'. Purging all also forgets the channel's dedup records. */
+        purge: `
+            WITH dedup AS (DELETE FROM ${s}.queue_dedup WHERE channel = $1 AND $2 = 'all'),
+            removed AS (DELETE FROM ${m} WHERE channel = $1 AND ($2 = 'all' OR state = ${FAILED}) RETURNING 1)
+            SELECT count(*)::int AS n FROM removed`,
+    };
+}
+
+export type PostgresStatementName = keyof ReturnType<typeof postgresStatementTexts>;
+export type PostgresStatements = Record<PostgresStatementName, { name: string, text: string }>;
+
+/** Named statements: each connection parses one once. The name includes a hash of the text, as pg requires one text per name. */
+export function postgresStatements(schema: string): PostgresStatements {
+    const texts = postgresStatementTexts(schema);
+    return Object.fromEntries(Object.entries(texts).map(([key, text]) => {
+        const hash = createHash('sha1').update(text).digest('hex').slice(0, 12);
+        return [key, { name: `dq_${key}_${hash}`, text }];
+    })) as PostgresStatements;
+}
+
+function literal(value: string): string {
+    return `'${value.replace(/'/g, "''")}'`;
+}

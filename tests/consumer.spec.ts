@@ -1,0 +1,66 @@
+/**
+ * Consumer behaviour above the storage contract, on real SQLite storage.
+ */
+import { BrokerQueue, SqliteQueueAdapter } from '../src';
+import { MemoryLogger } from './support/logger';
+import { deferred } from './support/wait';
+
+/** Real SQLite storage that records the size of every claim. */
+class CountingAdapter extends SqliteQueueAdapter {
+    claims: number[] = [];
+
+    override async claim(channel: string, consumerId: string, limit: number, lease: number) {
+        const claimed = await super.claim(channel, consumerId, limit, lease);
+        if (claimed.length) this.claims.push(claimed.length);
+        return claimed;
+    }
+}
+
+describe('consumer prefetch', () => {
+    let adapter: CountingAdapter;
+    let queue: BrokerQueue;
+
+    beforeEach(async () => {
+        adapter = new CountingAdapter({ path: ':memory:' });
+        queue = new BrokerQueue(adapter, { logger: new MemoryLogger() });
+        await queue.connect();
+    });
+
+    afterEach(() => queue.close());
+
+    async function drain(count: number, callback: () => Promise<void> | void, options?: { maxParallel?: number, prefetch?: number }) {
+        const channel = queue.channel<number>('n');
+        await channel.produceMany(Array.from({ length: count }, (_, i) => i));
+        let seen = 0;
+        const done = deferred();
+        const release = await channel.consume(async () => {
+            await callback();
+            if (++seen === count) done.resolve();
+        }, options);
+        await done.promise;
+        await release();
+    }
+
+    test('fast callbacks are claimed in large batches', async () => {
+        await drain(3000, () => undefined);
+        expect(adapter.claims.reduce((a, b) => a + b, 0)).toBe(3000);
+        expect(Math.max(...adapter.claims)).toBeGreaterThan(32);
+        expect(adapter.claims.length).toBeLessThan(3000 / 16);
+    });
+
+    test('slow callbacks never hold more than maxParallel ahead', async () => {
+        let peakLeased = 0;
+        await drain(12, async () => {
+            await new Promise(resolve => setTimeout(resolve, 25));
+            peakLeased = Math.max(peakLeased, (await queue.stats('n'))[0].inFlight);
+        }, { maxParallel: 2 });
+        // Leased: 2 running + 2 prefetched, plus up to 2 finished whose ack is committing.
+        expect(peakLeased).toBeLessThanOrEqual(6);
+        expect(Math.max(...adapter.claims)).toBeLessThanOrEqual(4);
+    });
+
+    test('an explicit prefetch is fixed', async () => {
+        await drain(500, () => undefined, { maxParallel: 1, prefetch: 3 });
+        expect(Math.max(...adapter.claims)).toBeLessThanOrEqual(4);
+    });
+});

@@ -1,0 +1,157 @@
+/**
+ * What only the PostgreSQL adapter does: options, lazy driver, concurrent
+ * migration, NOTIFY coalescing, dead workers judged by their session, and
+ * recovery from lost connections.
+ */
+import { BrokerQueue, PostgresQueueAdapter, QueueOptionError, QueueStorageError } from '../../src';
+import { MemoryLogger } from '../support/logger';
+import { describePostgres, dropSchema, postgresClient, postgresUrl, sql, testSchema } from '../support/postgres';
+import { waitFor } from '../support/wait';
+
+const payload = new Uint8Array([1, 2, 3]);
+const request = (channel = 'n', maxAttempts = 5) => ({ channel, payload, delay: 0, priority: 0, maxAttempts });
+
+describe('postgres adapter options', () => {
+    test('bad options are named errors, before any connection', () => {
+        expect(() => new PostgresQueueAdapter({} as any)).toThrow(QueueOptionError);
+        expect(() => new PostgresQueueAdapter({ connectionString: postgresUrl, pool: {} as any })).toThrow(/exactly one/);
+        expect(() => new PostgresQueueAdapter({ connectionString: postgresUrl, schema: 'Bad-Name' })).toThrow(/schema/);
+        expect(() => new PostgresQueueAdapter({ connectionString: postgresUrl, connectTimeout: '1 sec' })).toThrow(/connectTimeout/);
+        expect(() => new PostgresQueueAdapter({ connectionString: postgresUrl, connectionUrl: 'x' } as any)).toThrow(/Unknown PostgreSQL adapter option 'connectionUrl'/);
+        expect(new PostgresQueueAdapter({ connectionString: postgresUrl }).options).toMatchObject({ schema: 'deepkit_queue', poolSize: 10, connectTimeout: 10_000, queryTimeout: 30_000 });
+    });
+
+    test('without the pg package, connect() says to install it', async () => {
+        await jest.isolateModulesAsync(async () => {
+            jest.doMock('pg', () => {
+                throw Object.assign(new Error("Cannot find module 'pg' from 'postgres-driver.ts'"), { code: 'MODULE_NOT_FOUND' });
+            });
+            try {
+                const { PostgresQueueAdapter: Isolated } = require('../../src');
+                const error = await new Isolated({ connectionString: postgresUrl }).connect().catch((e: Error) => e);
+                expect(error.name).toBe('QueueStorageError');
+                expect(error.message).toContain('npm install pg');
+            } finally {
+                jest.dontMock('pg');
+            }
+        });
+    });
+
+    test('an unreachable server fails connect() with QueueStorageError after connectTimeout', async () => {
+        const adapter = new PostgresQueueAdapter({ connectionString: 'postgres://postgres@127.0.0.1:1/postgres', connectTimeout: 300 });
+        const error = await adapter.connect().catch(e => e);
+        expect(error).toBeInstanceOf(QueueStorageError);
+        expect(error.message).toContain('127.0.0.1:1/postgres');
+        expect(error.message).not.toContain('postgres@');
+    });
+});
+
+describePostgres('postgres adapter', () => {
+    let schema: string;
+    const adapters: PostgresQueueAdapter[] = [];
+
+    function adapter(): PostgresQueueAdapter {
+        const created = new PostgresQueueAdapter({ connectionString: postgresUrl, schema });
+        adapters.push(created);
+        return created;
+    }
+
+    beforeEach(() => {
+        schema = testSchema();
+    });
+
+    afterEach(async () => {
+        for (const created of adapters.splice(0)) await created.disconnect();
+        await dropSchema(schema);
+    });
+
+    test('several hosts starting at once migrate the fresh schema exactly once', async () => {
+        await Promise.all(Array.from({ length: 5 }, () => adapter().connect()));
+        expect(await sql(`SELECT version FROM "${schema}".queue_migrations`)).toEqual([{ version: 1 }]);
+    });
+
+    test('one NOTIFY per channel per transaction, not one per message', async () => {
+        const producer = adapter();
+        await producer.connect();
+        const listener = await postgresClient();
+        try {
+            const [{ name }] = (await listener.query("SELECT 'dq_' || md5($1) AS name", [`${schema}.n`])).rows;
+            const received: string[] = [];
+            listener.on('notification', message => received.push(message.payload ?? ''));
+            await listener.query(`LISTEN "${name}"`);
+            await producer.enqueue(Array.from({ length: 50 }, () => request()));
+            await producer.enqueue([request(), request('other'), request()]);
+            // Notifications arrive in commit order: once the marker is here, all earlier ones are too.
+            await sql('SELECT pg_notify($1, $2)', [name, 'marker']);
+            await waitFor(() => received.includes('marker'), 'the marker notification');
+            expect(received).toEqual(['', '', 'marker']);
+        } finally {
+            await listener.end();
+        }
+    });
+
+    test('a consumer whose process is gone (its LISTEN session ended) is reclaimed by another host at once', async () => {
+        const dying = adapter();
+        const survivor = adapter();
+        await dying.connect();
+        await survivor.connect();
+        await survivor.enqueue([request('n', 1)]);
+        await dying.registerConsumer({ id: 'dying', channel: 'n', host: 'h', pid: 4242 });
+        expect(await dying.claim('n', 'dying', 1, 60_000)).toHaveLength(1);
+        expect(await survivor.reclaimAbandoned()).toBe(0);
+        // As kill -9 would: the session ends, nothing is unregistered.
+        await dying.disconnect();
+        await waitFor(async () => await survivor.reclaimAbandoned() === 1, 'the dead consumer to be noticed');
+        const [failed] = await survivor.listFailed('n', { limit: 10, offset: 0 });
+        expect(failed.error).toBe('Delivery lost: worker process 4242 on h died during the attempt');
+        expect(await sql(`SELECT id FROM "${schema}".queue_consumers`)).toEqual([]);
+    });
+
+    test('a live consumer whose LISTEN session drops registers again and keeps its leases', async () => {
+        const worker = adapter();
+        const other = adapter();
+        await worker.connect();
+        await other.connect();
+        await other.enqueue([request()]);
+        await worker.registerConsumer({ id: 'w', channel: 'n', host: 'h', pid: process.pid });
+        const woken: number[] = [];
+        const unwatch = worker.watch('n', () => woken.push(Date.now()));
+        const [claimed] = await worker.claim('n', 'w', 1, 60_000);
+        const [{ backend_pid: before }] = await sql(`SELECT backend_pid FROM "${schema}".queue_consumers`);
+        await sql('SELECT pg_terminate_backend($1)', [before]);
+        const [{ backend_pid: after }] = await waitFor(async () => {
+            const rows = await sql(`SELECT backend_pid FROM "${schema}".queue_consumers`);
+            return rows[0].backend_pid !== before && rows;
+        }, 'the consumer to be registered with the new session');
+        expect(after).not.toBe(before);
+        expect(await other.reclaimAbandoned()).toBe(0);
+        expect(await worker.renewLeases('w', [claimed.id], 60_000)).toEqual([]);
+        // The new session LISTENs again: a message produced elsewhere wakes the watcher.
+        const wokenBefore = woken.length;
+        await other.enqueue([request()]);
+        await waitFor(() => woken.length > wokenBefore, 'a wake-up through the new session');
+        unwatch();
+    });
+
+    test('pooled connections killed by the server are replaced on the next call', async () => {
+        const queue = new BrokerQueue(adapter(), { logger: new MemoryLogger() });
+        const channel = queue.channel<number>('n');
+        await channel.produce(1);
+        // Only this test's pool: its sessions last ran statements on this test's schema.
+        const killed = await sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'deepkit-broker-queue' AND strpos(query, $1) > 0", [schema]);
+        expect(killed.length).toBeGreaterThan(0);
+        await expect(channel.produce(2)).resolves.toMatchObject({ deduplicated: false });
+        expect((await queue.stats('n'))[0].pending).toBe(2);
+    });
+
+    test('times are the database clock: ids are strings, producedAt comes from the server', async () => {
+        const storage = adapter();
+        await storage.connect();
+        const [{ id }] = await storage.enqueue([request()]);
+        await storage.registerConsumer({ id: 'c', channel: 'n', host: 'h', pid: process.pid });
+        const [claimed] = await storage.claim('n', 'c', 1, 1000);
+        const [{ produced }] = await sql(`SELECT (extract(epoch FROM produced_at) * 1000)::float8 AS produced FROM "${schema}".queue_messages WHERE id = $1`, [id]);
+        expect(claimed).toMatchObject({ id, attempt: 1 });
+        expect(claimed.producedAt.getTime()).toBe(Math.floor(produced));
+    });
+});
