@@ -1,5 +1,4 @@
-import * as ours from '../../src';
-import { BrokerQueue, BrokerQueueChannel, QueueStorage } from '../../src';
+import { BrokerQueue, BrokerQueueChannel, PostgresQueueAdapter } from '../../src';
 import { BenchMessage } from '../bench-types';
 import { dropSchema } from '../lib/postgres-schema';
 import { settings as benchSettings } from '../lib/settings';
@@ -7,17 +6,8 @@ import { silentLogger } from '../lib/silent-logger';
 import { uniqueName } from '../lib/unique-name';
 import { BenchDriver, BenchSystem, StartConsumer, WorkerConfig } from './bench-system';
 
-type AdapterClass = new (options: { connectionString: string, schema?: string }) => QueueStorage;
-
-/** Looked up at run time, so the bench compiles (and skips this system) on a tree without the adapter. */
-function postgresAdapterClass(): AdapterClass | undefined {
-    return (ours as Record<string, unknown>).PostgresQueueAdapter as AdapterClass | undefined;
-}
-
 function newQueue(connectionString: string, schema: string): BrokerQueue {
-    const Adapter = postgresAdapterClass();
-    if (!Adapter) throw new Error('PostgresQueueAdapter is not exported by src/index.ts');
-    return new BrokerQueue(new Adapter({ connectionString, schema }), { logger: silentLogger });
+    return new BrokerQueue(new PostgresQueueAdapter({ connectionString, schema }), { logger: silentLogger });
 }
 
 /** Our PostgreSQL adapter; each setup() is a fresh schema, dropped by teardown(). */
@@ -56,9 +46,8 @@ const startConsumer: StartConsumer = async (config, handler, concurrency) => {
     return { stop: () => queue.close() };
 };
 
-export const postgres: BenchDriver & { available(): boolean } = {
+export const postgres: BenchDriver = {
     createSystem: () => new PostgresSystem(),
     startConsumer,
-    available: () => postgresAdapterClass() !== undefined,
     settings: 'package defaults: pool of 10, `maxParallel` = concurrency, `prefetch` = `maxParallel`, LISTEN/NOTIFY wake-up, `pollInterval` 1 s',
 };
