@@ -114,6 +114,8 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
     }
 
     async disconnect(): Promise<void> {
+        // First: consumers started through @deepkit/broker finish while the pool is still open.
+        await super.disconnect();
         await this.#connecting?.catch(() => undefined);
         const pool = this.#pool;
         this.#pool = undefined;
