@@ -40,6 +40,7 @@ export class QueueConsumer<T> {
     protected buffer: ClaimedMessage[] = [];
     protected stopped = false;
     protected fetching = false;
+    protected fetchScheduled = false;
     protected wanted = false;
     protected idle = Promise.resolve();
     protected idleResolve?: () => void;
@@ -104,7 +105,15 @@ export class QueueConsumer<T> {
     wake(): void {
         if (this.stopped) return;
         this.wanted = true;
-        if (!this.fetching) void this.fetch();
+        if (this.fetching || this.fetchScheduled) return;
+        // Claim in a later turn of the event loop, never inside the promise chain of
+        // the callbacks: a synchronous storage and fast callbacks would otherwise
+        // starve timers and I/O, and settlements would pile up unwritten.
+        this.fetchScheduled = true;
+        setImmediate(() => {
+            this.fetchScheduled = false;
+            void this.fetch();
+        });
     }
 
     protected waitForIdle(): Promise<void> {

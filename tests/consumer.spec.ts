@@ -63,4 +63,21 @@ describe('consumer prefetch', () => {
         await drain(500, () => undefined, { maxParallel: 1, prefetch: 3 });
         expect(Math.max(...adapter.claims)).toBeLessThanOrEqual(4);
     });
+
+    test('fast synchronous callbacks do not starve the event loop', async () => {
+        // Synchronous storage plus synchronous callbacks once ran the whole backlog in one
+        // promise chain: no timer or I/O ran, and settlements piled up unwritten until the end.
+        const channel = queue.channel<number>('n');
+        await channel.produceMany(Array.from({ length: 3000 }, (_, i) => i));
+        let seen = 0;
+        const all = deferred();
+        const release = await channel.consume(() => {
+            if (++seen === 3000) all.resolve();
+        });
+        const seenWhenTheLoopTurned = await new Promise<number>(resolve => setTimeout(() => resolve(seen), 0));
+        await all.promise;
+        await release();
+        expect(seenWhenTheLoopTurned).toBeLessThan(3000);
+        expect((await queue.stats('n'))[0]).toMatchObject({ pending: 0, inFlight: 0, doneLastHour: 3000 });
+    });
 });
