@@ -20,6 +20,8 @@ export const settings = {
     latencyCount: numberFromEnv('BENCH_LATENCY', 500),
     latencyGap: numberFromEnv('BENCH_LATENCY_GAP_MS', 5),
     idleSeconds: numberFromEnv('BENCH_IDLE_SECONDS', 10),
+    /** Idle time before the CPU window: start-up work (JIT, GC of module loading) is not idling. */
+    idleWarmupSeconds: numberFromEnv('BENCH_IDLE_WARMUP', 20),
     backlogSmall: numberFromEnv('BENCH_BACKLOG_SMALL', 10_000),
     /** The issue asks for 1,000,000; the default keeps the run within minutes on a 2-core machine. */
     backlog: numberFromEnv('BENCH_BACKLOG', 200_000),

@@ -1,6 +1,6 @@
 /**
  * CPU of an idle waiting worker: utime + stime over BENCH_IDLE_SECONDS (10)
- * of a worker with an empty queue. Idle workers barely disturb each other, so
+ * of a worker with an empty queue, after BENCH_IDLE_WARMUP (20) seconds idle. Idle workers barely disturb each other, so
  * in each repetition the systems' workers idle side by side.
  */
 import { runStandalone, Scenario, sleep } from '../lib/harness';
@@ -23,8 +23,9 @@ export const idleCpu: Scenario = async systems => {
                 entry.worker = spawnWorker({ system: name, config, mode: 'idle', concurrency: 1, count: 0, seconds: 0 });
                 await entry.worker.next('ready');
             }
-            // Past start-up work (migration checks, first polls).
-            await sleep(2000);
+            // Past start-up work (module loading's JIT and GC, migration checks, first polls):
+            // the same warm-up for every system, so what is measured is the steady idle state.
+            await sleep(settings.idleWarmupSeconds * 1000);
             const before = running.map(v => cpuSeconds(v.worker!.child.pid!));
             await sleep(settings.idleSeconds * 1000);
             running.forEach((v, i) => metric.add(v.name, (cpuSeconds(v.worker!.child.pid!) - before[i]) / settings.idleSeconds * 100));
