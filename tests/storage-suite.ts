@@ -122,6 +122,14 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             expect(Date.now() - start).toBeGreaterThanOrEqual(250);
         });
 
+        test('nextAvailableIn is undefined with nothing pending and 0 when a message is available now', async () => {
+            // An adapter once answered "nothing pending" with 0: its idle consumers then polled without pause.
+            expect(await storage.nextAvailableIn('numbers')).toBeUndefined();
+            await queue.channel<number>('numbers').produce(1);
+            expect(await storage.nextAvailableIn('numbers')).toBe(0);
+            expect(await storage.nextAvailableIn('other')).toBeUndefined();
+        });
+
         test('a failing callback is retried with backoff, then kept as failed with its error', async () => {
             const channel = queue.channel<User>('users', { maxAttempts: 3, backoff: { delay: '10ms' } });
             await channel.produce(user(1));

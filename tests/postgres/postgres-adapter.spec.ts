@@ -144,6 +144,26 @@ describePostgres('postgres adapter', () => {
         expect((await queue.stats('n'))[0].pending).toBe(2);
     });
 
+    test('an idle consumer polls about once per pollInterval, not in a loop', async () => {
+        const storage = adapter();
+        const statements = new Map<string, number>();
+        const run = (storage as any).run.bind(storage);
+        (storage as any).run = (statement: string, ...rest: unknown[]) => {
+            statements.set(statement, (statements.get(statement) ?? 0) + 1);
+            return run(statement, ...rest);
+        };
+        const queue = new BrokerQueue(storage, { logger: new MemoryLogger(), pollInterval: 100, reclaimInterval: 100 });
+        const release = await queue.channel<number>('n').consume(() => undefined);
+        await waitFor(() => statements.get('nextAvailable'), 'the first poll');
+        statements.clear();
+        await new Promise(resolve => setTimeout(resolve, 1000));
+        await release();
+        // About 10 of each in that second; the self-waking loop this guards against ran hundreds.
+        expect(statements.get('claim') ?? 0).toBeLessThan(40);
+        expect(statements.get('nextAvailable') ?? 0).toBeLessThan(40);
+        expect(statements.get('reclaim') ?? 0).toBeLessThan(40);
+    });
+
     test('times are the database clock: ids are strings, producedAt comes from the server', async () => {
         const storage = adapter();
         await storage.connect();

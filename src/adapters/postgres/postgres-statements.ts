@@ -176,9 +176,12 @@ export function postgresStatementTexts(schema: string) {
             woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM reclaimed WHERE state = ${PENDING}) c)
             SELECT (SELECT count(*) FROM reclaimed)::int AS reclaimed FROM woken`,
 
-        /** Params: $1 channel. Null when nothing is pending. */
+        /**
+         * Params: $1 channel. Null when nothing is pending; negative when something is available now.
+         * Not clamped with greatest(): it ignores a NULL, so "nothing pending" became 0 and an idle consumer polled every millisecond.
+         */
         nextAvailable: `
-            SELECT greatest(0, (extract(epoch FROM min(available_at) - now()) * 1000)::float8) AS ms
+            SELECT (extract(epoch FROM min(available_at) - now()) * 1000)::float8 AS ms
             FROM ${m} WHERE channel = $1 AND state = ${PENDING}`,
 
         /** Also forgets consumers from before a server restart that did not come back within an hour. */
