@@ -181,8 +181,17 @@ export function postgresStatementTexts(schema: string) {
          * Not clamped with greatest(): it ignores a NULL, so "nothing pending" became 0 and an idle consumer polled every millisecond.
          */
         nextAvailable: `
-            SELECT (extract(epoch FROM min(available_at) - now()) * 1000)::float8 AS ms
-            FROM ${m} WHERE channel = $1 AND state = ${PENDING}`,
+            WITH RECURSIVE first AS (
+                -- The earliest availability of each priority: one probe of queue_messages_ready per distinct priority.
+                (SELECT priority, available_at FROM ${m}
+                    WHERE channel = $1 AND state = ${PENDING} ORDER BY priority DESC, available_at, id LIMIT 1)
+                UNION ALL
+                SELECT n.priority, n.available_at FROM first f CROSS JOIN LATERAL (
+                    SELECT priority, available_at FROM ${m}
+                    WHERE channel = $1 AND state = ${PENDING} AND priority < f.priority ORDER BY priority DESC, available_at, id LIMIT 1
+                ) n
+            )
+            SELECT (extract(epoch FROM min(available_at) - now()) * 1000)::float8 AS ms FROM first`,
 
         /** Also forgets consumers from before a server restart that did not come back within an hour. */
         prune: `
