@@ -41,6 +41,11 @@ export class QueueConsumer<T> {
     protected stopped = false;
     protected fetching = false;
     protected wanted = false;
+    /**
+     * The last claim got fewer than it asked for: nothing more was available then. Until a wake-up
+     * (watch, poll timer, reclaim) says otherwise, a finished callback does not claim again.
+     */
+    protected drained = false;
     protected idle = Promise.resolve();
     protected idleResolve?: () => void;
     protected pollTimer?: NodeJS.Timeout;
@@ -104,6 +109,7 @@ export class QueueConsumer<T> {
     wake(): void {
         if (this.stopped) return;
         this.wanted = true;
+        this.drained = false;
         if (!this.fetching) void this.fetch();
     }
 
@@ -144,7 +150,10 @@ export class QueueConsumer<T> {
                 this.startBuffered();
                 // A full batch means more may be waiting: claim again once a slot frees up.
                 if (claimed.length === limit) this.wanted = true;
-                else if (!this.wanted) await this.scheduleNextPoll();
+                else if (!this.wanted) {
+                    this.drained = true;
+                    await this.scheduleNextPoll();
+                }
             }
         } catch (error) {
             this.context.logger.error(`Queue consumer of channel '${this.channel}' could not claim messages; retrying in ${this.context.pollInterval}ms:`, error);
@@ -190,7 +199,9 @@ export class QueueConsumer<T> {
         if (!this.stopped) {
             this.startBuffered();
             // Refill at half: one claim then brings many messages instead of one each time.
-            if (this.wanted || this.buffer.length <= Math.floor(this.prefetch() / 2)) this.wake();
+            // Not when the channel was drained: an idle consumer would claim nothing after every
+            // message, and a wake-up arriving meanwhile would wait for that round trip.
+            if (this.wanted || (!this.drained && this.buffer.length <= Math.floor(this.prefetch() / 2))) this.wake();
         }
         await settled;
     }
