@@ -42,6 +42,11 @@ export class QueueConsumer<T> {
     protected fetching = false;
     protected fetchScheduled = false;
     protected wanted = false;
+    /**
+     * The last claim got fewer than it asked for: nothing more was available then. Until a wake-up
+     * (watch, poll timer, reclaim) says otherwise, a finished callback does not claim again.
+     */
+    protected drained = false;
     protected idle = Promise.resolve();
     protected idleResolve?: () => void;
     protected pollTimer?: NodeJS.Timeout;
@@ -105,6 +110,7 @@ export class QueueConsumer<T> {
     wake(): void {
         if (this.stopped) return;
         this.wanted = true;
+        this.drained = false;
         if (this.fetching || this.fetchScheduled) return;
         // Claim in a later turn of the event loop, never inside the promise chain of
         // the callbacks: a synchronous storage and fast callbacks would otherwise
@@ -153,7 +159,10 @@ export class QueueConsumer<T> {
                 this.startBuffered();
                 // A full batch means more may be waiting: claim again once a slot frees up.
                 if (claimed.length === limit) this.wanted = true;
-                else if (!this.wanted) await this.scheduleNextPoll();
+                else if (!this.wanted) {
+                    this.drained = true;
+                    await this.scheduleNextPoll();
+                }
             }
         } catch (error) {
             this.context.logger.error(`Queue consumer of channel '${this.channel}' could not claim messages; retrying in ${this.context.pollInterval}ms:`, error);
@@ -199,7 +208,9 @@ export class QueueConsumer<T> {
         if (!this.stopped) {
             this.startBuffered();
             // Refill at half: one claim then brings many messages instead of one each time.
-            if (this.wanted || this.buffer.length <= Math.floor(this.prefetch() / 2)) this.wake();
+            // Not when the channel was drained: an idle consumer would claim nothing after every
+            // message, and a wake-up arriving meanwhile would wait for that round trip.
+            if (this.wanted || (!this.drained && this.buffer.length <= Math.floor(this.prefetch() / 2))) this.wake();
         }
         await settled;
     }

@@ -8,10 +8,12 @@ import { deferred } from './support/wait';
 /** Real SQLite storage that records the size of every claim. */
 class CountingAdapter extends SqliteQueueAdapter {
     claims: number[] = [];
+    emptyClaims = 0;
 
     override async claim(channel: string, consumerId: string, limit: number, lease: number) {
         const claimed = await super.claim(channel, consumerId, limit, lease);
         if (claimed.length) this.claims.push(claimed.length);
+        else this.emptyClaims++;
         return claimed;
     }
 }
@@ -57,6 +59,22 @@ describe('consumer prefetch', () => {
         // Leased: 2 running + 2 prefetched, plus up to 2 finished whose ack is committing.
         expect(peakLeased).toBeLessThanOrEqual(6);
         expect(Math.max(...adapter.claims)).toBeLessThanOrEqual(4);
+    });
+
+    test('an idle consumer claims once per wake-up, not again after each message', async () => {
+        const channel = queue.channel<number>('n');
+        let handled = deferred();
+        const release = await channel.consume(() => handled.resolve());
+        for (let i = 0; i < 20; i++) {
+            await channel.produce(i);
+            await handled.promise;
+            handled = deferred();
+        }
+        await release();
+        expect(adapter.claims).toEqual(Array(20).fill(1));
+        // A claim after every message found nothing and delayed the next wake-up: 20 or more.
+        // What remains: the first look, and polls or produce notifications racing a claim.
+        expect(adapter.emptyClaims).toBeLessThan(10);
     });
 
     test('an explicit prefetch is fixed', async () => {

@@ -122,6 +122,23 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             expect(Date.now() - start).toBeGreaterThanOrEqual(250);
         });
 
+        test('nextAvailableIn is undefined with nothing pending and 0 when a message is available now', async () => {
+            // An adapter once answered "nothing pending" with 0: its idle consumers then polled without pause.
+            expect(await storage.nextAvailableIn('numbers')).toBeUndefined();
+            await queue.channel<number>('numbers').produce(1);
+            expect(await storage.nextAvailableIn('numbers')).toBe(0);
+            expect(await storage.nextAvailableIn('other')).toBeUndefined();
+        });
+
+        test('nextAvailableIn is the earliest availability over all priorities', async () => {
+            const payload = new Uint8Array([1]);
+            const at = (delay: number, priority: number) => ({ channel: 'numbers', payload, delay, priority, maxAttempts: 1 });
+            await storage.enqueue([at(60_000, 5), at(20_000, 0), at(40_000, -3), at(50_000, 0)]);
+            const next = await storage.nextAvailableIn('numbers');
+            expect(next).toBeGreaterThan(15_000);
+            expect(next).toBeLessThanOrEqual(20_000);
+        });
+
         test('a failing callback is retried with backoff, then kept as failed with its error', async () => {
             const channel = queue.channel<User>('users', { maxAttempts: 3, backoff: { delay: '10ms' } });
             await channel.produce(user(1));

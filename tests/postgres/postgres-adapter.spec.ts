@@ -4,6 +4,7 @@
  * recovery from lost connections.
  */
 import { BrokerQueue, PostgresQueueAdapter, QueueOptionError, QueueStorageError } from '../../src';
+import { postgresStatements } from '../../src/adapters/postgres/postgres-statements';
 import { MemoryLogger } from '../support/logger';
 import { describePostgres, dropSchema, postgresClient, postgresUrl, sql, testSchema } from '../support/postgres';
 import { waitFor } from '../support/wait';
@@ -67,7 +68,7 @@ describePostgres('postgres adapter', () => {
 
     test('several hosts starting at once migrate the fresh schema exactly once', async () => {
         await Promise.all(Array.from({ length: 5 }, () => adapter().connect()));
-        expect(await sql(`SELECT version FROM "${schema}".queue_migrations`)).toEqual([{ version: 1 }]);
+        expect(await sql(`SELECT version FROM "${schema}".queue_migrations ORDER BY version`)).toEqual([{ version: 1 }, { version: 2 }]);
     });
 
     test('one NOTIFY per channel per transaction, not one per message', async () => {
@@ -142,6 +143,95 @@ describePostgres('postgres adapter', () => {
         expect(killed.length).toBeGreaterThan(0);
         await expect(channel.produce(2)).resolves.toMatchObject({ deduplicated: false });
         expect((await queue.stats('n'))[0].pending).toBe(2);
+    });
+
+    test('an idle consumer polls about once per pollInterval, not in a loop', async () => {
+        const storage = adapter();
+        const statements = new Map<string, number>();
+        const run = (storage as any).run.bind(storage);
+        (storage as any).run = (statement: string, ...rest: unknown[]) => {
+            statements.set(statement, (statements.get(statement) ?? 0) + 1);
+            return run(statement, ...rest);
+        };
+        const queue = new BrokerQueue(storage, { logger: new MemoryLogger(), pollInterval: 100, reclaimInterval: 100 });
+        const release = await queue.channel<number>('n').consume(() => undefined);
+        await waitFor(() => statements.get('nextAvailable'), 'the first poll');
+        statements.clear();
+        await new Promise(resolve => setTimeout(resolve, 1000));
+        await release();
+        // About 10 of each in that second; the self-waking loop this guards against ran hundreds.
+        expect(statements.get('claim') ?? 0).toBeLessThan(40);
+        expect(statements.get('nextAvailable') ?? 0).toBeLessThan(40);
+        expect(statements.get('reclaim') ?? 0).toBeLessThan(40);
+    });
+
+    test('settling a large batch looks up each message with one index probe', async () => {
+        const storage = adapter();
+        await storage.connect();
+        await storage.enqueue(Array.from({ length: 256 }, () => request()));
+        await storage.registerConsumer({ id: 'c', channel: 'n', host: 'h', pid: process.pid });
+        const ids = (await storage.claim('n', 'c', 256, 60_000)).map(v => v.id);
+        const { text } = postgresStatements(schema).settle;
+        const client = await postgresClient();
+        try {
+            await client.query('BEGIN');
+            const values = [ids, ids.map(() => 'c'), ids.map(() => 'done'), ids.map(() => 0), ids.map(() => null)];
+            const { rows: [{ 'QUERY PLAN': [{ Plan: plan }] }] } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+            await client.query('ROLLBACK');
+            let removed = 0;
+            const walk = (node: any) => {
+                // EXPLAIN reports rows per loop.
+                if (node['Index Name']) removed += (node['Rows Removed by Filter'] ?? 0) * node['Actual Loops'];
+                for (const child of node.Plans ?? []) walk(child);
+            };
+            walk(plan);
+            // Looked up by owner alone, each message scanned half of the owner's 256 leases: over 30,000 rows.
+            expect(removed).toBeLessThan(ids.length);
+        } finally {
+            await client.end();
+        }
+    });
+
+    describe('claim plans stay index probes', () => {
+        /** Node types and index names of the claim's plan; `generic` is the plan a connection caches after five runs. */
+        async function claimPlan(generic: boolean): Promise<{ types: string[], indexes: string[] }> {
+            const { text } = postgresStatements(schema).claim;
+            const client = await postgresClient();
+            try {
+                await client.query(`SET plan_cache_mode = ${generic ? 'force_generic_plan' : 'force_custom_plan'}`);
+                await client.query(`PREPARE claim(text, int, text, float8) AS ${text}`);
+                const { rows: [{ 'QUERY PLAN': [{ Plan: plan }] }] } = await client.query("EXPLAIN (FORMAT JSON) EXECUTE claim('n', 256, 'c', 1000)");
+                const nodes: { 'Node Type': string, 'Index Name'?: string }[] = [];
+                const walk = (node: any) => { nodes.push(node); for (const child of node.Plans ?? []) walk(child); };
+                walk(plan);
+                return { types: nodes.map(v => v['Node Type']), indexes: nodes.flatMap(v => v['Index Name'] ?? []) };
+            } finally {
+                await client.end();
+            }
+        }
+
+        beforeEach(async () => {
+            const storage = adapter();
+            await storage.connect();
+            await sql(`INSERT INTO "${schema}".queue_messages (channel, state, priority, available_at, produced_at, max_attempts, payload)
+                SELECT 'n', 0, 0, now(), now(), 5, '\\x01' FROM generate_series(1, 50000)`);
+        });
+
+        test('before the table has statistics (a fresh schema filled fast)', async () => {
+            const plan = await claimPlan(false);
+            // Through queue_messages_next, every pending row was sorted per claim.
+            expect(plan.types).not.toContain('Sort');
+            expect(plan.indexes).toContain('queue_messages_ready');
+        });
+
+        test('in the generic plan, with statistics of a large backlog', async () => {
+            await sql(`ANALYZE "${schema}".queue_messages`);
+            const plan = await claimPlan(true);
+            // Joined to the claimed ids, the update read the whole table.
+            expect(plan.types).not.toContain('Seq Scan');
+            expect(plan.types).not.toContain('Sort');
+            expect(plan.indexes).toContain('queue_messages_ready');
+        });
     });
 
     test('times are the database clock: ids are strings, producedAt comes from the server', async () => {

@@ -220,7 +220,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
     async nextAvailableIn(channel: string): Promise<number | undefined> {
         const result = await this.run('nextAvailable', [channel], { idempotent: true });
         const ms = result.rows[0]?.ms;
-        return ms === null || ms === undefined ? undefined : Math.ceil(ms);
+        return ms === null || ms === undefined ? undefined : Math.max(0, Math.ceil(ms));
     }
 
     watch(channel: string, listener: () => void): () => void {

@@ -56,17 +56,20 @@ export function postgresStatementTexts(schema: string) {
             FROM input i LEFT JOIN dedup d ON d.channel = i.channel AND d.hash = i.hash CROSS JOIN woken
             ORDER BY i.n`,
 
-        /** Params: $1 channel, $2 limit, $3 consumer id, $4 lease ms. An idle claim is one index probe and writes nothing. */
+        /**
+         * Params: $1 channel, $2 limit, $3 consumer id, $4 lease ms. An idle claim is one index probe and writes nothing.
+         * `= ANY (ARRAY(...))`, not a join: a cached generic plan guesses a tenth of the table for `LIMIT $2`
+         * and, with statistics of a large backlog, joined the claimed ids to a sequential scan.
+         */
         claim: `
-            WITH next AS (
+            UPDATE ${m} m SET state = ${LEASED}, lease_owner = $3, lease_until = now() + ${ms('$4')}, attempt = m.attempt + 1
+            WHERE m.id = ANY (ARRAY(
                 SELECT id FROM ${m}
                 WHERE channel = $1 AND state = ${PENDING} AND available_at <= now()
                 ORDER BY priority DESC, available_at, id
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED
-            )
-            UPDATE ${m} m SET state = ${LEASED}, lease_owner = $3, lease_until = now() + ${ms('$4')}, attempt = m.attempt + 1
-            FROM next WHERE m.id = next.id
+            ))
             RETURNING m.id::text, m.channel, m.payload, m.attempt, m.max_attempts, m.priority,
                 ${epochMs('m.produced_at')} AS produced_at, ${epochMs('m.available_at')} AS available_at`,
 
@@ -176,10 +179,22 @@ export function postgresStatementTexts(schema: string) {
             woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM reclaimed WHERE state = ${PENDING}) c)
             SELECT (SELECT count(*) FROM reclaimed)::int AS reclaimed FROM woken`,
 
-        /** Params: $1 channel. Null when nothing is pending. */
+        /**
+         * Params: $1 channel. Null when nothing is pending; negative when something is available now.
+         * Not clamped with greatest(): it ignores a NULL, so "nothing pending" became 0 and an idle consumer polled every millisecond.
+         */
         nextAvailable: `
-            SELECT greatest(0, (extract(epoch FROM min(available_at) - now()) * 1000)::float8) AS ms
-            FROM ${m} WHERE channel = $1 AND state = ${PENDING}`,
+            WITH RECURSIVE first AS (
+                -- The earliest availability of each priority: one probe of queue_messages_ready per distinct priority.
+                (SELECT priority, available_at FROM ${m}
+                    WHERE channel = $1 AND state = ${PENDING} ORDER BY priority DESC, available_at, id LIMIT 1)
+                UNION ALL
+                SELECT n.priority, n.available_at FROM first f CROSS JOIN LATERAL (
+                    SELECT priority, available_at FROM ${m}
+                    WHERE channel = $1 AND state = ${PENDING} AND priority < f.priority ORDER BY priority DESC, available_at, id LIMIT 1
+                ) n
+            )
+            SELECT (extract(epoch FROM min(available_at) - now()) * 1000)::float8 AS ms FROM first`,
 
         /** Also forgets consumers from before a server restart that did not come back within an hour. */
         prune: `
