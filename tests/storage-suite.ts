@@ -128,6 +128,10 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             await queue.channel<number>('numbers').produce(1);
             expect(await storage.nextAvailableIn('numbers')).toBe(0);
             expect(await storage.nextAvailableIn('other')).toBeUndefined();
+            await storage.registerConsumer({ id: 'c1', channel: 'numbers', host: 'h', pid: process.pid });
+            expect(await storage.claim('numbers', 'c1', 10, 10_000)).toHaveLength(1);
+            // Leased now, so nothing is pending.
+            expect(await storage.nextAvailableIn('numbers')).toBeUndefined();
         });
 
         test('nextAvailableIn is the earliest availability over all priorities', async () => {

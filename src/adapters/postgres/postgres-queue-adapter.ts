@@ -1,4 +1,5 @@
 import { hostname } from 'os';
+import { performance } from 'perf_hooks';
 import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
 import {
@@ -75,6 +76,8 @@ export function parsePostgresQueueAdapterOptions(options: PostgresQueueAdapterOp
 }
 
 const conflictRetries = 3;
+/** How long a claim's answer to nextAvailableIn() is used; a wake-up in between claims again and answers anew. */
+const claimAnswerFreshMs = 100;
 
 interface Run {
     /** Safe to run again after a lost connection (reads, idempotent writes). */
@@ -96,6 +99,8 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
     /** This process's consumers, registered again when the LISTEN session is replaced. */
     protected readonly consumers = new Map<string, ConsumerRegistration>();
     protected readonly target: string;
+    /** Per channel, the next availability a short claim reported, for the nextAvailableIn() that follows it. */
+    protected readonly nextAfterClaim = new Map<string, { ms: number | null, at: number }>();
     #pool?: PostgresPoolLike;
     #connecting?: Promise<void>;
 
@@ -174,7 +179,10 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
 
     async claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]> {
         const result = await this.run('claim', [channel, limit, consumerId, lease]);
-        const rows = result.rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || compareIds(a.id, b.id));
+        const partial = result.rows.length < limit || result.rows.some(row => row.id === null);
+        if (partial) this.nextAfterClaim.set(channel, { ms: result.rows[0]?.next_ms ?? null, at: performance.now() });
+        else this.nextAfterClaim.delete(channel);
+        const rows = result.rows.filter(row => row.id !== null).sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || compareIds(a.id, b.id));
         return rows.map(row => ({
             id: row.id,
             channel: row.channel,
@@ -218,6 +226,11 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
     }
 
     async nextAvailableIn(channel: string): Promise<number | undefined> {
+        // The consumer asks right after a claim that came back short, which answered it already.
+        const known = this.nextAfterClaim.get(channel);
+        this.nextAfterClaim.delete(channel);
+        const elapsed = known ? performance.now() - known.at : Infinity;
+        if (known && elapsed < claimAnswerFreshMs) return known.ms === null ? undefined : Math.max(0, Math.ceil(known.ms - elapsed));
         const result = await this.run('nextAvailable', [channel], { idempotent: true });
         const ms = result.rows[0]?.ms;
         return ms === null || ms === undefined ? undefined : Math.max(0, Math.ceil(ms));
