@@ -7,6 +7,7 @@ import {
     FailedMessage, MessageId, Settlement,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
+import { ChannelStatsCollector, failedMessageFromRow } from '../adapter-rows';
 import { loadPostgresDriver, PostgresPoolClientLike, PostgresPoolLike, PostgresQueryResult } from './postgres-driver';
 import { isConnectionError, isRetryableConflict, translatePostgresError } from './postgres-errors';
 import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-notify';
@@ -247,30 +248,15 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
     async stats(channel?: string): Promise<ChannelStats[]> {
         const counts = await this.run('statsCounts', [channel ?? null], { idempotent: true });
         const throughput = await this.run('statsThroughput', [channel ?? null], { idempotent: true });
-        const byChannel = new Map<string, ChannelStats>();
-        const get = (name: string) => {
-            let entry = byChannel.get(name);
-            if (!entry) byChannel.set(name, entry = { channel: name, pending: 0, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0 });
-            return entry;
-        };
-        for (const row of counts.rows) Object.assign(get(row.channel), { pending: row.pending, delayed: row.delayed, inFlight: row.in_flight, failed: row.failed });
-        for (const row of throughput.rows) Object.assign(get(row.channel), { doneLastHour: row.done_last_hour, ratePerSecond: row.rate });
-        if (channel !== undefined && !byChannel.size) get(channel);
-        return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
+        const collector = new ChannelStatsCollector();
+        for (const row of counts.rows) Object.assign(collector.entry(row.channel), { pending: row.pending, delayed: row.delayed, inFlight: row.in_flight, failed: row.failed });
+        for (const row of throughput.rows) Object.assign(collector.entry(row.channel), { doneLastHour: row.done_last_hour, ratePerSecond: row.rate });
+        return collector.result(channel);
     }
 
     async listFailed(channel: string, options: { limit: number, offset: number }): Promise<FailedMessage[]> {
         const result = await this.run('listFailed', [channel, options.limit, options.offset], { idempotent: true });
-        return result.rows.map(row => ({
-            id: row.id,
-            channel: row.channel,
-            attempt: row.attempt,
-            maxAttempts: row.max_attempts,
-            error: row.last_error ?? '',
-            producedAt: new Date(row.produced_at),
-            failedAt: new Date(row.settled_at),
-            payload: row.payload,
-        }));
+        return result.rows.map(failedMessageFromRow);
     }
 
     async retryFailed(channel: string, ids?: MessageId[]): Promise<number> {

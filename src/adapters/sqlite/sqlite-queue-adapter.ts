@@ -10,6 +10,7 @@ import {
     FailedMessage, MessageId, Settlement,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
+import { ChannelStatsCollector, failedMessageFromRow, FailedMessageRow } from '../adapter-rows';
 import { migrateSqlite } from './sqlite-schema';
 import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
 import { translateSqliteError } from './sqlite-errors';
@@ -261,37 +262,22 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const minute = Math.floor(now / 60_000);
         const rows = this.guard(() => (channel === undefined ? s.statsAll.all(now, now) : s.statsOne.all(now, now, channel)) as any[]);
         const throughput = this.guard(() => (channel === undefined ? s.throughputAll.all(minute - 59) : s.throughputOne.all(minute - 59, channel)) as { channel: string, minute: number, done: number }[]);
-        const byChannel = new Map<string, ChannelStats>();
-        const get = (name: string) => {
-            let entry = byChannel.get(name);
-            if (!entry) byChannel.set(name, entry = { channel: name, pending: 0, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0 });
-            return entry;
-        };
-        for (const row of rows) Object.assign(get(row.channel), { pending: row.pending, delayed: row.delayed, inFlight: row.in_flight, failed: row.failed });
+        const collector = new ChannelStatsCollector();
+        for (const row of rows) Object.assign(collector.entry(row.channel), { pending: row.pending, delayed: row.delayed, inFlight: row.in_flight, failed: row.failed });
         // The rate spans the previous full minute and the current partial one.
         const rateSeconds = 60 + (now % 60_000) / 1000;
         for (const row of throughput) {
-            const entry = get(row.channel);
+            const entry = collector.entry(row.channel);
             entry.doneLastHour += row.done;
             if (row.minute >= minute - 1) entry.ratePerSecond += row.done / rateSeconds;
         }
-        if (channel !== undefined && !byChannel.size) get(channel);
-        return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
+        return collector.result(channel);
     }
 
     async listFailed(channel: string, options: { limit: number, offset: number }): Promise<FailedMessage[]> {
         const { s } = this.#open();
-        const rows = this.guard(() => s.listFailed.all(channel, options.limit, options.offset) as any[]);
-        return rows.map(row => ({
-            id: String(row.id),
-            channel: row.channel,
-            attempt: row.attempt,
-            maxAttempts: row.max_attempts,
-            error: row.last_error ?? '',
-            producedAt: new Date(row.produced_at),
-            failedAt: new Date(row.settled_at),
-            payload: row.payload,
-        }));
+        const rows = this.guard(() => s.listFailed.all(channel, options.limit, options.offset) as FailedMessageRow[]);
+        return rows.map(failedMessageFromRow);
     }
 
     async retryFailed(channel: string, ids?: MessageId[]): Promise<number> {

@@ -1,0 +1,43 @@
+import { ChannelStats, FailedMessage } from '../storage';
+
+/** A failed message as both SQL adapters select it (same column names). */
+export interface FailedMessageRow {
+    id: number | string;
+    channel: string;
+    attempt: number;
+    max_attempts: number;
+    last_error: string | null;
+    produced_at: number | string | Date;
+    settled_at: number | string | Date;
+    payload: Uint8Array;
+}
+
+export function failedMessageFromRow(row: FailedMessageRow): FailedMessage {
+    return {
+        id: String(row.id),
+        channel: row.channel,
+        attempt: row.attempt,
+        maxAttempts: row.max_attempts,
+        error: row.last_error ?? '',
+        producedAt: new Date(row.produced_at),
+        failedAt: new Date(row.settled_at),
+        payload: row.payload,
+    };
+}
+
+/** Collects per-channel figures from several queries into `ChannelStats`, sorted by channel name. */
+export class ChannelStatsCollector {
+    protected byChannel = new Map<string, ChannelStats>();
+
+    entry(channel: string): ChannelStats {
+        let entry = this.byChannel.get(channel);
+        if (!entry) this.byChannel.set(channel, entry = { channel, pending: 0, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0 });
+        return entry;
+    }
+
+    /** A channel asked for by name is listed with zeros when it has no rows. */
+    result(channel?: string): ChannelStats[] {
+        if (channel !== undefined) this.entry(channel);
+        return [...this.byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
+    }
+}
