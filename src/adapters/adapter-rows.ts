@@ -1,4 +1,27 @@
-import { ChannelStats, FailedMessage } from '../storage';
+import { ChannelStats, ClaimedMessage, FailedMessage } from '../storage';
+
+/** A claimed message as both SQL adapters return it (same column names). */
+export interface ClaimedMessageRow {
+    id: number | string;
+    channel: string;
+    payload: Uint8Array;
+    attempt: number;
+    max_attempts: number;
+    priority: number;
+    produced_at: number | string | Date;
+}
+
+export function claimedMessageFromRow(row: ClaimedMessageRow): ClaimedMessage {
+    return {
+        id: String(row.id),
+        channel: row.channel,
+        payload: row.payload,
+        attempt: row.attempt,
+        maxAttempts: row.max_attempts,
+        priority: row.priority,
+        producedAt: new Date(row.produced_at),
+    };
+}
 
 /** A failed message as both SQL adapters select it (same column names). */
 export interface FailedMessageRow {

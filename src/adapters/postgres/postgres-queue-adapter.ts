@@ -7,7 +7,7 @@ import {
     FailedMessage, MessageId, Settlement,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
-import { ChannelStatsCollector, failedMessageFromRow } from '../adapter-rows';
+import { ChannelStatsCollector, claimedMessageFromRow, failedMessageFromRow } from '../adapter-rows';
 import { loadPostgresDriver, PostgresPoolClientLike, PostgresPoolLike, PostgresQueryResult } from './postgres-driver';
 import { isConnectionError, isRetryableConflict, translatePostgresError } from './postgres-errors';
 import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-notify';
@@ -184,15 +184,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
         if (partial) this.nextAfterClaim.set(channel, { ms: result.rows[0]?.next_ms ?? null, at: performance.now() });
         else this.nextAfterClaim.delete(channel);
         const rows = result.rows.filter(row => row.id !== null).sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || compareIds(a.id, b.id));
-        return rows.map(row => ({
-            id: row.id,
-            channel: row.channel,
-            payload: row.payload,
-            attempt: row.attempt,
-            maxAttempts: row.max_attempts,
-            priority: row.priority,
-            producedAt: new Date(row.produced_at),
-        }));
+        return rows.map(claimedMessageFromRow);
     }
 
     async renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]> {

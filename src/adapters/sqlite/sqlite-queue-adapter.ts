@@ -10,7 +10,7 @@ import {
     FailedMessage, MessageId, Settlement,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
-import { ChannelStatsCollector, failedMessageFromRow, FailedMessageRow } from '../adapter-rows';
+import { ChannelStatsCollector, claimedMessageFromRow, failedMessageFromRow, FailedMessageRow } from '../adapter-rows';
 import { migrateSqlite } from './sqlite-schema';
 import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
 import { translateSqliteError } from './sqlite-errors';
@@ -145,15 +145,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         if (!this.guard(() => s.anyReady.get(channel, now))) return [];
         const rows = this.#write(() => s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[], false);
         rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
-        return rows.map(row => ({
-            id: String(row.id),
-            channel: row.channel,
-            payload: row.payload,
-            attempt: row.attempt,
-            maxAttempts: row.max_attempts,
-            priority: row.priority,
-            producedAt: new Date(row.produced_at),
-        }));
+        return rows.map(claimedMessageFromRow);
     }
 
     async renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]> {
