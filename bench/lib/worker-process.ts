@@ -10,12 +10,14 @@ let buildDir: string | undefined;
  * Workers run compiled JavaScript, not ts-node: the TypeScript compiler
  * would add tens of MB to the peak RSS we measure and seconds to each start.
  * Built once per run with the project's (type-compiler patched) tsc, into
- * the project's var/ so that packages resolve for require and import alike.
+ * bench/var/ so that packages resolve for require and import alike: the
+ * peers from bench/node_modules, the rest from the project's node_modules.
  */
 function workerScript(): string {
     if (!buildDir) {
-        mkdirSync(join(projectRoot, 'var'), { recursive: true });
-        const dir = mkdtempSync(join(projectRoot, 'var', 'bench-build-'));
+        const parent = join(projectRoot, 'bench', 'var');
+        mkdirSync(parent, { recursive: true });
+        const dir = mkdtempSync(join(parent, 'build-'));
         const tsc = join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
         execFileSync(process.execPath, [tsc, '-p', join(projectRoot, 'bench', 'tsconfig.worker.json'), '--outDir', dir], { stdio: 'inherit' });
         buildDir = dir;
