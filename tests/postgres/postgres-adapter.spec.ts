@@ -196,6 +196,48 @@ describePostgres('postgres adapter', () => {
         }
     });
 
+    test('bookkeeping commits do not wait for the WAL flush; commits that store messages do', async () => {
+        const storage = adapter();
+        await storage.connect();
+        await storage.enqueue([request(), request(), request('failed', 1)]);
+        await storage.registerConsumer({ id: 'c', channel: 'n', host: 'h', pid: process.pid });
+        const [first] = await storage.claim('n', 'c', 1, 60_000);
+        await storage.registerConsumer({ id: 'f', channel: 'failed', host: 'h', pid: process.pid });
+        const [failing] = await storage.claim('failed', 'f', 1, 60_000);
+        await storage.settle([{ kind: 'fail', id: failing.id, consumerId: 'f', error: 'boom' }]);
+        const statements = postgresStatements(schema);
+        // Each in a transaction that is rolled back: the setting it leaves for its commit is what counts.
+        const commitMode = async (statement: keyof typeof statements, values: unknown[]) => {
+            const client = await postgresClient();
+            try {
+                await client.query('BEGIN');
+                await client.query(statements[statement].text, values);
+                const [{ synchronous_commit }] = (await client.query('SHOW synchronous_commit')).rows;
+                await client.query('ROLLBACK');
+                return synchronous_commit;
+            } finally {
+                await client.end();
+            }
+        };
+        expect(await commitMode('claim', ['n', 1, 'c', 60_000])).toBe('off');
+        expect(await commitMode('renew', ['c', [first.id], 60_000])).toBe('off');
+        expect(await commitMode('settle', [[first.id], ['c'], ['done'], [0], [null]])).toBe('off');
+        expect(await commitMode('settle', [[first.id], ['c'], ['retry'], [10], ['err']])).toBe('off');
+        expect(await commitMode('unregister', ['c'])).toBe('off');
+        expect(await commitMode('reclaim', [[]])).toBe('off');
+        expect(await commitMode('enqueue', [['n'], [0], [0], [5], [Buffer.from(payload)], [null], [null]])).toBe('on');
+        expect(await commitMode('retryFailed', ['failed', null])).toBe('on');
+        expect(await commitMode('purge', ['n', 'all'])).toBe('on');
+        // Local to the statement's transaction: a pool shared with the application keeps its setting.
+        const client = await postgresClient();
+        try {
+            await client.query(statements.claim.text, ['n', 1, 'c', 60_000]);
+            expect((await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit).toBe('on');
+        } finally {
+            await client.end();
+        }
+    });
+
     describe('claim plans stay index probes', () => {
         /** Node types and index names of the claim's plan; `generic` is the plan a connection caches after five runs. */
         async function claimPlan(generic: boolean): Promise<{ types: string[], indexes: string[] }> {

@@ -9,12 +9,22 @@ const ms = (param: string) => `(${param}::float8 * interval '1 millisecond')`;
 /** A timestamptz as epoch milliseconds: immune to a pool's custom type parsers. */
 const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 const lost = 'lease_owner = NULL, lease_until = NULL';
+/**
+ * Joined into the bookkeeping statements (claims, acks, retries, renewals, releases, reclaims): their
+ * commit does not wait for the WAL flush. A server crash can only lose such a commit from the end of the
+ * WAL, which puts the message back to an earlier state so that it is delivered again, never lost; a later
+ * durable commit (a produce) flushes it anyway. `is_local`: the setting ends with this statement's
+ * transaction, so a pool shared with the application is left as it was.
+ */
+const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`;
 /** Session start times are compared as microseconds since the epoch (bigint), exactly. */
 const postmasterStart = '(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint';
 
 /**
  * Every SQL statement of the PostgreSQL adapter, for one schema. Each is one
- * statement, so it is atomic without BEGIN/COMMIT round trips; wake-ups are
+ * statement, so it is atomic without BEGIN/COMMIT round trips; those that
+ * store messages commit durably, bookkeeping commits asynchronously (see
+ * `asyncCommit`); wake-ups are
  * `pg_notify` calls inside it, delivered only after the commit and at most
  * once per channel per statement, however many messages it touched.
  */
@@ -81,7 +91,7 @@ export function postgresStatementTexts(schema: string) {
             )
             SELECT c.id::text, c.channel, c.payload, c.attempt, c.max_attempts, c.priority,
                 ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, n.next_ms
-            FROM next n LEFT JOIN claimed c ON true`,
+            FROM next n CROSS JOIN ${asyncCommit} LEFT JOIN claimed c ON true`,
 
         /** Params: $1 consumer id, $2 message ids, $3 lease ms. `known` is false when the consumer row is gone. */
         renew: `
@@ -91,7 +101,8 @@ export function postgresStatementTexts(schema: string) {
                 WHERE m.id = ANY ($2::bigint[]) AND ${leasedBy('$1')}
                 RETURNING m.id
             )
-            SELECT EXISTS (SELECT 1 FROM seen) AS known, coalesce((SELECT array_agg(id::text) FROM renewed), '{}') AS renewed`,
+            SELECT EXISTS (SELECT 1 FROM seen) AS known, coalesce((SELECT array_agg(id::text) FROM renewed), '{}') AS renewed
+            FROM ${asyncCommit}`,
 
         /**
          * Params (arrays): $1 id, $2 consumer id, $3 kind, $4 ms (delay or retention), $5 error.
@@ -129,7 +140,7 @@ export function postgresStatementTexts(schema: string) {
                 ON CONFLICT (channel, minute) DO UPDATE SET done = t.done + excluded.done, failed = t.failed + excluded.failed
             ),
             woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM settled WHERE kind IN ('retry', 'reschedule', 'release')) c)
-            SELECT settled.id::text AS id FROM settled CROSS JOIN woken`,
+            SELECT settled.id::text AS id FROM settled CROSS JOIN woken CROSS JOIN ${asyncCommit}`,
 
         /** Params: $1 consumer id. Hands its leases back (not counted as attempts) and forgets it. */
         unregister: `
@@ -139,7 +150,7 @@ export function postgresStatementTexts(schema: string) {
                 RETURNING m.channel
             ),
             forgotten AS (DELETE FROM ${s}.queue_consumers WHERE id = $1)
-            SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM released) c`,
+            SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM released) c CROSS JOIN ${asyncCommit}`,
 
         /** Params (arrays): $1 id, $2 channel, $3 host, $4 pid; then $5 backend pid, $6 backend start (µs since epoch) of the LISTEN session. */
         registerConsumers: `
@@ -187,7 +198,7 @@ export function postgresStatementTexts(schema: string) {
                 RETURNING m.channel, m.state
             ),
             woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM reclaimed WHERE state = ${PENDING}) c)
-            SELECT (SELECT count(*) FROM reclaimed)::int AS reclaimed FROM woken`,
+            SELECT (SELECT count(*) FROM reclaimed)::int AS reclaimed FROM woken CROSS JOIN ${asyncCommit}`,
 
         /**
          * Params: $1 channel. Null when nothing is pending; negative when something is available now.
