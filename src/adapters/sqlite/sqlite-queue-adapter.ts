@@ -44,6 +44,17 @@ export function parseSqliteQueueAdapterOptions(options: SqliteQueueAdapterOption
     return { path, synchronous, busyTimeout: parseDuration(options.busyTimeout ?? '10s', 'busyTimeout') };
 }
 
+/**
+ * WAL pages a commit may leave before it checkpoints them into the database (SQLite's default is 1000, about
+ * 4 MB). A checkpoint fsyncs the WAL and the database inside whichever commit crosses the line, a produce or a
+ * worker's claim: a stall of several ms, at the default about once per 80 messages (the p99 of delivery
+ * latency). At 10,000 it is once per 800 or so; it copies about as many distinct pages, since a queue's pages
+ * are rewritten over and over.
+ */
+const walCheckpointPages = 10_000;
+/** After a checkpoint, a WAL that grew larger (a long reader held it back) is truncated to this. */
+const walSizeLimit = 64 * 1024 * 1024;
+
 interface MessageRow {
     id: number;
     channel: string;
@@ -85,6 +96,8 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
             try {
                 db.pragma('journal_mode = WAL');
                 db.pragma(`synchronous = ${this.options.synchronous.toUpperCase()}`);
+                db.pragma(`wal_autocheckpoint = ${walCheckpointPages}`);
+                db.pragma(`journal_size_limit = ${walSizeLimit}`);
                 this.#synchronous = this.options.synchronous;
                 migrateSqlite(db);
                 this.#db = db;
