@@ -45,7 +45,12 @@ export function parseSqliteQueueAdapterOptions(options: SqliteQueueAdapterOption
 }
 
 interface MessageRow {
-    id: number;
+    /**
+     * The id as text, made by SQLite: `String(id)` would go through V8's number-to-string
+     * cache, which keeps each id string alive long enough to reach the old generation.
+     */
+    id: string;
+    seq: number;
     channel: string;
     payload: Buffer;
     attempt: number;
@@ -144,7 +149,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         // Look before taking the write lock: an idle poll never blocks writers.
         if (!this.guard(() => s.anyReady.get(channel, now))) return [];
         const rows = this.#write(() => s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[], false);
-        rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
+        rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.seq - b.seq);
         return rows.map(claimedMessageFromRow);
     }
 
@@ -327,9 +332,13 @@ function toBuffer(payload: Uint8Array): Buffer {
     return Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
+/** A canonical positive integer: no sign, no leading zeros, no exponent. */
+const rowIdPattern = /^[1-9][0-9]{0,15}$/;
+
 function toRowId(id: MessageId): number {
-    const value = Number(id);
-    if (!Number.isSafeInteger(value) || value < 1 || String(value) !== String(id)) {
+    // Checked by pattern, not by String(Number(id)) === id: see MessageRow.id on number-to-string.
+    const value = typeof id === 'number' ? id : rowIdPattern.test(id) ? Number(id) : NaN;
+    if (!Number.isSafeInteger(value) || value < 1) {
         throw new QueueOptionError(`Invalid message id ${JSON.stringify(id)}: SQLite message ids are positive integers`);
     }
     return value;
