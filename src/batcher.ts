@@ -36,6 +36,14 @@ export class Batcher<I, O> {
         this.schedule();
     }
 
+    /**
+     * Writes what was added now rather than in the next turn of the event loop, unless a flush
+     * is running (what waits then follows it). For a caller that knows no more will join.
+     */
+    flushNow(): void {
+        if (!this.flushing) this.run();
+    }
+
     /** Resolves when everything added so far is written (or failed). */
     async drain(): Promise<void> {
         while (this.flushing || this.items.length) {
