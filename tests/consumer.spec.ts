@@ -99,3 +99,59 @@ describe('consumer prefetch', () => {
         expect((await queue.stats('n'))[0]).toMatchObject({ pending: 0, inFlight: 0, doneLastHour: 3000 });
     });
 });
+
+describe('consumer callback outcomes', () => {
+    let queue: BrokerQueue;
+
+    beforeEach(async () => {
+        queue = new BrokerQueue(new SqliteQueueAdapter({ path: ':memory:' }), { logger: new MemoryLogger() });
+        await queue.connect();
+    });
+
+    afterEach(() => queue.close());
+
+    test('synchronous, promise and foreign thenable results settle alike', async () => {
+        // The consumer awaits nothing for a synchronous callback and one `then` for the rest: every
+        // shape of result must still succeed, fail into a retry, or reschedule.
+        const channel = queue.channel<number>('outcomes', { maxAttempts: 2, backoff: { delay: 1 } });
+        await channel.produceMany([1, 2, 3, 4, 5, 6]);
+        const attempts = new Map<number, number>();
+        const done = deferred();
+        const release = await channel.consume((n, message) => {
+            const attempt = (attempts.get(n) ?? 0) + 1;
+            attempts.set(n, attempt);
+            if ([...attempts.values()].reduce((a, b) => a + b, 0) === 12) done.resolve();
+            const fail = attempt === 1;
+            switch (n) {
+                case 1: if (fail) throw new Error('sync'); return;
+                case 2: return fail ? Promise.reject(new Error('promise')) : Promise.resolve();
+                case 3: return { then: (ok: () => void, no: (error: Error) => void) => fail ? no(new Error('thenable')) : ok() } as any;
+                case 4: if (fail) message.delay(1); return;
+                case 5: return fail ? new Promise<void>(resolve => setTimeout(() => { message.delay(1); resolve(); }, 5)) : undefined;
+                default: return fail ? Promise.reject('not an Error') : undefined;
+            }
+        });
+        await done.promise;
+        await release();
+        expect(Object.fromEntries(attempts)).toEqual({ 1: 2, 2: 2, 3: 2, 4: 2, 5: 2, 6: 2 });
+        expect((await queue.stats('outcomes'))[0]).toMatchObject({ pending: 0, inFlight: 0, failed: 0, doneLastHour: 6 });
+    });
+
+    test('callbacks run at most maxParallel at once', async () => {
+        const channel = queue.channel<number>('parallel');
+        await channel.produceMany(Array.from({ length: 200 }, (_, i) => i));
+        let running = 0;
+        let peak = 0;
+        let seen = 0;
+        const done = deferred();
+        const release = await channel.consume(async () => {
+            peak = Math.max(peak, ++running);
+            await new Promise(resolve => setImmediate(resolve));
+            running--;
+            if (++seen === 200) done.resolve();
+        }, { maxParallel: 3 });
+        await done.promise;
+        await release();
+        expect(peak).toBe(3);
+    });
+});

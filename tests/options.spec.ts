@@ -92,6 +92,8 @@ describe('options', () => {
         expect(() => new BrokerQueue(new SqliteQueueAdapter({ path: ':memory:' }), { pollInterval: '1 sec' })).toThrow(QueueOptionError);
         expect(() => new SqliteQueueAdapter({ synchronous: 'off' as any })).toThrow(/'synchronous' must be 'full' or 'normal'/);
         expect(() => new SqliteQueueAdapter({ busyTimeout: '10 seconds' })).toThrow(QueueOptionError);
+        expect(() => new SqliteQueueAdapter({ cacheSizeMb: 0 })).toThrow(/'cacheSizeMb' must be a positive number/);
+        expect(() => new SqliteQueueAdapter({ cacheSizeMb: '16' as any })).toThrow(QueueOptionError);
         expect((await queue.stats('n'))[0]).toMatchObject({ pending: 0, delayed: 0 });
         await queue.close();
     });

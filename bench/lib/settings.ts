@@ -27,6 +27,10 @@ export const settings = {
     backlog: numberFromEnv('BENCH_BACKLOG', 200_000),
     /** Messages claimed at each backlog size to measure the claim rate. */
     backlogClaims: numberFromEnv('BENCH_BACKLOG_CLAIMS', 5_000),
+    /** `npm run bench:drain-backlog`: messages pre-filled and all drained by one worker. */
+    drainBacklog: numberFromEnv('BENCH_DRAIN_BACKLOG', 1_000_000),
+    /** Its time cap: long enough for a full drain of ours at a few thousand msg/s. */
+    drainBacklogSeconds: numberFromEnv('BENCH_DRAIN_BACKLOG_SECONDS', 300),
     postgresUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
     redisHost: process.env.BENCH_REDIS_HOST || '127.0.0.1',
     redisPort: numberFromEnv('BENCH_REDIS_PORT', 6379),

@@ -97,4 +97,14 @@ describe('sqlite: failures', () => {
             execFileSync('umount', ['-l', mount]);
         }
     });
+
+    test('message ids other than canonical positive integers are a named error', async () => {
+        const queue = queueAt(':memory:');
+        const [{ id }] = await queue.channel<Job>('jobs').produceMany([{ n: 1, text: 'x' }]);
+        expect(await queue.retryFailed('jobs', [id])).toBe(0);
+        for (const bad of ['0', '007', '-1', '1e3', ' 1', '1.5', '', 'x', '99999999999999999']) {
+            await expect(queue.retryFailed('jobs', [bad])).rejects.toMatchObject({ name: 'QueueOptionError' });
+        }
+        await queue.close();
+    });
 });

@@ -26,12 +26,18 @@ export interface SqliteQueueAdapterOptions {
     synchronous?: 'full' | 'normal';
     /** How long a write waits for another process's lock before failing with `QueueStorageBusyError`. Default `'10s'`. */
     busyTimeout?: Duration;
+    /**
+     * SQLite's page cache of this connection, in MiB. Default 2 (SQLite's own default; better-sqlite3
+     * raises it to 16, which a long drain fills). Pages it misses come from the OS file cache.
+     */
+    cacheSizeMb?: number;
 }
 
 export interface SqliteQueueAdapterOptionsResolved {
     path: string;
     synchronous: 'full' | 'normal';
     busyTimeout: number;
+    cacheSizeMb: number;
 }
 
 export function parseSqliteQueueAdapterOptions(options: SqliteQueueAdapterOptions = {}): SqliteQueueAdapterOptionsResolved {
@@ -41,7 +47,11 @@ export function parseSqliteQueueAdapterOptions(options: SqliteQueueAdapterOption
     }
     const path = options.path ?? 'var/queue.sqlite';
     if (typeof path !== 'string' || !path) throw new QueueOptionError(`Option 'path' must be a file path or ':memory:', got ${JSON.stringify(path)}`);
-    return { path, synchronous, busyTimeout: parseDuration(options.busyTimeout ?? '10s', 'busyTimeout') };
+    const cacheSizeMb = options.cacheSizeMb ?? 2;
+    if (typeof cacheSizeMb !== 'number' || !(cacheSizeMb > 0) || !Number.isFinite(cacheSizeMb)) {
+        throw new QueueOptionError(`Option 'cacheSizeMb' must be a positive number of MiB, got ${JSON.stringify(cacheSizeMb)}`);
+    }
+    return { path, synchronous, busyTimeout: parseDuration(options.busyTimeout ?? '10s', 'busyTimeout'), cacheSizeMb };
 }
 
 /**
@@ -56,7 +66,12 @@ const walCheckpointPages = 10_000;
 const walSizeLimit = 64 * 1024 * 1024;
 
 interface MessageRow {
-    id: number;
+    /**
+     * The id as text, made by SQLite: `String(id)` would go through V8's number-to-string
+     * cache, which keeps each id string alive long enough to reach the old generation.
+     */
+    id: string;
+    seq: number;
     channel: string;
     payload: Buffer;
     attempt: number;
@@ -99,6 +114,8 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
                 db.pragma(`wal_autocheckpoint = ${walCheckpointPages}`);
                 db.pragma(`journal_size_limit = ${walSizeLimit}`);
                 this.#synchronous = this.options.synchronous;
+                // Negative: a size in KiB rather than in pages.
+                db.pragma(`cache_size = ${-Math.max(1, Math.round(this.options.cacheSizeMb * 1024))}`);
                 migrateSqlite(db);
                 this.#db = db;
                 this.#statements = prepareSqliteStatements(db);
@@ -157,7 +174,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         // Look before taking the write lock: an idle poll never blocks writers.
         if (!this.guard(() => s.anyReady.get(channel, now))) return [];
         const rows = this.#write(() => s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[], false);
-        rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
+        rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.seq - b.seq);
         return rows.map(claimedMessageFromRow);
     }
 
@@ -340,9 +357,13 @@ function toBuffer(payload: Uint8Array): Buffer {
     return Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
+/** A canonical positive integer: no sign, no leading zeros, no exponent. */
+const rowIdPattern = /^[1-9][0-9]{0,15}$/;
+
 function toRowId(id: MessageId): number {
-    const value = Number(id);
-    if (!Number.isSafeInteger(value) || value < 1 || String(value) !== String(id)) {
+    // Checked by pattern, not by String(Number(id)) === id: see MessageRow.id on number-to-string.
+    const value = typeof id === 'number' ? id : rowIdPattern.test(id) ? Number(id) : NaN;
+    if (!Number.isSafeInteger(value) || value < 1) {
         throw new QueueOptionError(`Invalid message id ${JSON.stringify(id)}: SQLite message ids are positive integers`);
     }
     return value;
