@@ -67,12 +67,24 @@ export class Batcher<I, O> {
         const waiters = this.waiters.splice(0, items.length);
         if (!items.length) return;
         this.flushing = this.flush(items).then(results => {
-            for (let i = 0; i < waiters.length; i++) waiters[i].done(items[i], results[i]);
+            for (let i = 0; i < waiters.length; i++) tell(() => waiters[i].done(items[i], results[i]));
         }, error => {
-            for (let i = 0; i < waiters.length; i++) waiters[i].failed(items[i], error);
+            for (let i = 0; i < waiters.length; i++) tell(() => waiters[i].failed(items[i], error));
         }).finally(() => {
             this.flushing = undefined;
             if (this.items.length) this.schedule();
         });
+    }
+}
+
+/**
+ * A waiter that throws (its logger, say) must not keep the rest of the batch from
+ * their results, nor reject the flush, which nobody awaits: the process would exit.
+ */
+function tell(notify: () => void): void {
+    try {
+        notify();
+    } catch {
+        // Nothing else can be told: the write itself is done.
     }
 }
