@@ -202,7 +202,7 @@ export class QueueConsumer<T> {
         if (this.starting) return;
         this.starting = true;
         try {
-            while (this.running.length < this.options.maxParallel && this.buffer.length) {
+            while (!this.stopped && this.running.length < this.options.maxParallel && this.buffer.length) {
                 this.process(this.buffer.shift()!);
             }
         } finally {

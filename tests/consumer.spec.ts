@@ -154,4 +154,19 @@ describe('consumer callback outcomes', () => {
         await release();
         expect(peak).toBe(3);
     });
+
+    test('release() called, not awaited, inside a callback stops after that callback, which is settled', async () => {
+        // Awaited there, it would wait for the very callback that awaits it (the README says so).
+        const channel = queue.channel<number>('self-release');
+        await channel.produceMany([1, 2, 3]);
+        const released = deferred();
+        const seen: number[] = [];
+        const release: () => Promise<void> = await channel.consume(n => {
+            seen.push(n);
+            void release().then(released.resolve);
+        }, { maxParallel: 1 });
+        await released.promise;
+        expect(seen).toEqual([1]);
+        expect((await queue.stats('self-release'))[0]).toMatchObject({ pending: 2, inFlight: 0, doneLastHour: 1 });
+    });
 });
