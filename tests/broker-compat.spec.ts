@@ -1,6 +1,7 @@
 import { BrokerQueue as DeepkitBrokerQueue, BrokerQueueMessage as DeepkitMessage, QueueMessageProcessing as DeepkitProcessing } from '@deepkit/broker';
 import Database from 'better-sqlite3';
 import { BrokerQueue, SqliteQueueAdapter } from '../src';
+import { expectDisconnectStopsStockConsumers } from './support/broker-compat';
 import { tempDir } from './support/temp';
 import { deferred, waitFor } from './support/wait';
 
@@ -110,21 +111,6 @@ describe('@deepkit/broker compatibility: the stock BrokerQueue over SqliteQueueA
     });
 
     test('disconnect() stops consumers started through the stock class', async () => {
-        const channel = new DeepkitBrokerQueue(adapter).channel<string>('stop');
-        const started = deferred();
-        const finish = deferred();
-        let finished = false;
-        await channel.consume(async () => {
-            started.resolve();
-            await finish.promise;
-            finished = true;
-        });
-        await channel.produce<string>('x');
-        await started.promise;
-        const disconnected = adapter.disconnect();
-        finish.resolve();
-        await disconnected;
-        expect(finished).toBe(true);
-        expect((await ours.stats('stop'))[0]).toMatchObject({ pending: 0, inFlight: 0 });
+        await expectDisconnectStopsStockConsumers(adapter, ours);
     });
 });

@@ -1,5 +1,6 @@
 import { BrokerQueue as DeepkitBrokerQueue } from '@deepkit/broker';
 import { BrokerQueue, PostgresQueueAdapter } from '../../src';
+import { expectDisconnectStopsStockConsumers } from '../support/broker-compat';
 import { describePostgres, dropSchema, postgresUrl, testSchema } from '../support/postgres';
 import { deferred } from '../support/wait';
 
@@ -31,21 +32,6 @@ describePostgres('@deepkit/broker compatibility: the stock BrokerQueue over Post
     });
 
     test('disconnect() waits for and stops consumers started through the stock class', async () => {
-        const channel = new DeepkitBrokerQueue(adapter).channel<string>('stop');
-        const started = deferred();
-        const finish = deferred();
-        let finished = false;
-        await channel.consume(async () => {
-            started.resolve();
-            await finish.promise;
-            finished = true;
-        });
-        await channel.produce<string>('x');
-        await started.promise;
-        const disconnected = adapter.disconnect();
-        finish.resolve();
-        await disconnected;
-        expect(finished).toBe(true);
-        expect((await ours.stats('stop'))[0]).toMatchObject({ pending: 0, inFlight: 0 });
+        await expectDisconnectStopsStockConsumers(adapter, ours);
     });
 });
