@@ -223,6 +223,7 @@ export class QueueConsumer<T> {
         try {
             const data = this.codec.decode(claimed.payload);
             message = new BrokerQueueMessage(claimed.id, claimed.channel, data, claimed.attempt, claimed.maxAttempts, claimed.priority, claimed.producedAt);
+            if (claimed.scheduledAt) message.scheduledAt = claimed.scheduledAt;
         } catch (error) {
             // Retrying cannot help an undecodable payload: keep it as failed for an operator.
             const text = error instanceof QueueDecodeError ? error.message : String(error);

@@ -7,6 +7,8 @@ export * from './broker-compat';
 export * from './message';
 export * from './consumer';
 export * from './queue';
+export * from './schedule/schedule-options';
+export * from './schedule/queue-schedules';
 export * from './adapters/sqlite/sqlite-queue-adapter';
 export * from './adapters/postgres/postgres-queue-adapter';
 export * from './module.config';

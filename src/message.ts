@@ -5,6 +5,8 @@ import { MessageId } from './storage';
 export class BrokerQueueMessage<T> {
     /** Set by `delay()`: reschedule instead of marking done. */
     rescheduleIn?: number;
+    /** The tick this message was enqueued for, when a schedule (`channel.schedule()`) enqueued it. */
+    scheduledAt?: Date;
 
     constructor(
         public readonly id: MessageId,

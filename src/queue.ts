@@ -16,6 +16,8 @@ import {
     parseProduceOptions,
 } from './options';
 import { ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, MessageId, QueueStorage, Settlement } from './storage';
+import { QueueSchedules, ScheduleInfo } from './schedule/queue-schedules';
+import { ScheduleOptions } from './schedule/schedule-options';
 
 /** `type Release = () => Promise<void>`, as in `@deepkit/broker`. */
 export type Release = () => Promise<void>;
@@ -57,6 +59,8 @@ export class BrokerQueue {
     protected maintenanceTimers: NodeJS.Timeout[] = [];
     protected readonly enqueueBatcher: Batcher<EnqueueRequest, EnqueueResult>;
     protected readonly settleBatcher: Batcher<Settlement, MessageId | undefined>;
+    /** @internal */
+    readonly scheduling: QueueSchedules;
 
     constructor(public readonly adapter: QueueStorage, options: BrokerQueueOptions = {}) {
         this.logger = options.logger ?? new Logger([new ConsoleTransport()]);
@@ -64,6 +68,7 @@ export class BrokerQueue {
         this.pollInterval = parseDuration(options.pollInterval ?? 1000, 'pollInterval', 1);
         this.reclaimInterval = parseDuration(options.reclaimInterval ?? 1000, 'reclaimInterval', 1);
         this.pruneInterval = parseDuration(options.pruneInterval ?? 60_000, 'pruneInterval', 1);
+        this.scheduling = new QueueSchedules({ storage: adapter, logger: this.logger, pollInterval: this.pollInterval, connect: () => this.connect() });
         this.enqueueBatcher = new Batcher(async requests => {
             await this.connect();
             return this.adapter.enqueue(requests);
@@ -159,8 +164,31 @@ export class BrokerQueue {
         await this.adapter.disconnect();
     }
 
+    /** Running consumers, plus `runScheduler()` calls not yet released: what keeps a worker process alive. */
     get activeConsumers(): number {
-        return this.consumers.size;
+        return this.consumers.size + this.scheduling.runs;
+    }
+
+    /** Every schedule, or the channel's: key, options, next and last run. */
+    async schedules(channel?: string): Promise<ScheduleInfo[]> {
+        return this.scheduling.list(channel);
+    }
+
+    /**
+     * Fires due schedules in this process until the returned function is called, for a process
+     * that runs no consumer (a process with a consumer fires them anyway). Counts as a consumer
+     * for `activeConsumers` and the module's shutdown.
+     */
+    async runScheduler(): Promise<Release> {
+        if (this.closed) throw new QueueClosedError('The queue is closed; cannot run the scheduler');
+        await this.connect();
+        const release = this.scheduling.hold();
+        this.notifyConsumers();
+        return async () => {
+            release();
+            this.notifyConsumers();
+            if (!this.activeConsumers) await this.scheduling.scheduler.stop();
+        };
     }
 
     /** Calls `listener` with the number of active consumers whenever it changes. Returns a function that stops it. */
@@ -190,10 +218,11 @@ export class BrokerQueue {
     protected async stopAll(): Promise<void> {
         await this.stopConsumers();
         await Promise.allSettled([...this.stopping]);
+        await this.scheduling.stop();
     }
 
     protected notifyConsumers(): void {
-        for (const listener of this.consumerListeners) listener(this.consumers.size);
+        for (const listener of this.consumerListeners) listener(this.activeConsumers);
     }
 
     async stats(channel?: string): Promise<ChannelStats[]> {
@@ -240,11 +269,13 @@ export class BrokerQueue {
         reclaim.unref();
         prune.unref();
         this.maintenanceTimers.push(reclaim, prune);
+        this.scheduling.consumersChanged(true);
     }
 
     protected stopMaintenance(): void {
         for (const timer of this.maintenanceTimers) clearInterval(timer);
         this.maintenanceTimers = [];
+        this.scheduling.consumersChanged(false);
     }
 }
 
@@ -285,6 +316,21 @@ export class BrokerQueueChannel<T> {
         if (typeof callback !== 'function') throw new QueueOptionError('consume() needs a callback function');
         const consumer = new QueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, parseConsumeOptions(options), callback);
         return this.queue.startConsumer(consumer);
+    }
+
+    /**
+     * Creates or replaces (by `key`) a schedule that enqueues `data` on this channel at every
+     * tick of `options.cron` or `options.every`, once however many processes run; validated
+     * against `T` like `produce()`. Due ticks are fired by any process with a consumer or a
+     * `queue.runScheduler()`. Replacing it with the same timing keeps its next run.
+     */
+    async schedule(key: string, options: ScheduleOptions, data: T): Promise<ScheduleInfo> {
+        return this.queue.scheduling.upsert(this.codec, this.options.maxAttempts, key, options, data);
+    }
+
+    /** Removes the schedule; false when the channel has none by that key. */
+    async unschedule(key: string): Promise<boolean> {
+        return this.queue.scheduling.remove(this.name, key);
     }
 
     protected request(data: T, options?: BrokerQueueProduceOptions): EnqueueRequest {

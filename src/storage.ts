@@ -11,6 +11,8 @@
  * - failed: out of attempts or undecodable; kept with its last error (dead letter).
  * - done: processed; kept for the channel's retention, then removed.
  * - consumer: one `consume()` call; it owns the leases it claimed.
+ * - schedule: a stored (channel, key) with a message payload and a next run; each
+ *   tick enqueues that payload once (src/schedule computes the tick times).
  *
  * Rules every adapter follows (the conformance suite in tests/ checks them):
  * - Every method that changes state is atomic and durable when its promise resolves.
@@ -62,6 +64,8 @@ export interface ClaimedMessage {
     maxAttempts: number;
     priority: number;
     producedAt: Date;
+    /** The tick a schedule enqueued this message for; undefined for produced messages. */
+    scheduledAt?: Date;
 }
 
 export type Settlement =
@@ -99,6 +103,59 @@ export interface FailedMessage {
     producedAt: Date;
     failedAt: Date;
     payload: Uint8Array;
+}
+
+/** A schedule to create or replace. `spec` and `timing` are opaque text to the adapter, compared for equality only. */
+export interface ScheduleUpsert {
+    channel: string;
+    key: string;
+    /** The resolved schedule options, serialized; returned as stored. */
+    spec: string;
+    /** The part of `spec` that decides tick times (cron, time zone, interval). */
+    timing: string;
+    /** The serialized message each tick enqueues. */
+    payload: Uint8Array;
+    maxAttempts: number;
+    /**
+     * Epoch ms of the first tick, stored for a new schedule or a changed `timing`. Replacing a
+     * schedule with the same `timing` keeps its stored next run, so an app that declares its
+     * schedules at every start neither skips nor repeats a tick.
+     */
+    nextRunAt: number;
+}
+
+export interface StoredSchedule {
+    channel: string;
+    key: string;
+    spec: string;
+    /** Epoch ms. */
+    nextRunAt: number;
+    /** Epoch ms of the latest tick enqueued; undefined before the first. */
+    lastRunAt?: number;
+    /** Changes with every write to the schedule; `fireSchedule()` applies only to the revision it names. */
+    revision: number;
+    /** Epoch ms of the last upsert. */
+    updatedAt: number;
+}
+
+export interface DueSchedules {
+    /** The storage's clock when it looked, epoch ms. */
+    now: number;
+    /** Schedules whose next run is at or before `now`, earliest first. */
+    due: StoredSchedule[];
+    /** Ms from `now` to the earliest next run that is not due yet; undefined when there is none. */
+    nextIn?: number;
+}
+
+export interface ScheduleFire {
+    channel: string;
+    key: string;
+    /** The revision `dueSchedules()` returned: nothing happens when the schedule changed since. */
+    revision: number;
+    /** Tick times (epoch ms) to enqueue, oldest first: one message each, with the stored payload and `scheduledAt`. May be empty (ticks skipped). */
+    ticks: number[];
+    /** Epoch ms of the next tick after these. */
+    nextRunAt: number;
 }
 
 export interface QueueStorage {
@@ -158,4 +215,29 @@ export interface QueueStorage {
 
     /** Deletes the channel's failed messages, or all of its messages. Returns how many. */
     purge(channel: string, which: 'failed' | 'all'): Promise<number>;
+
+    /** The storage's clock in epoch ms (the database's for a networked database): schedules compute their first tick from it. */
+    clock(): Promise<number>;
+
+    /** Creates or replaces the schedule (channel, key) and returns it as stored; see `ScheduleUpsert.nextRunAt`. Durable. */
+    upsertSchedule(schedule: ScheduleUpsert): Promise<StoredSchedule>;
+
+    /** Deletes the schedule; false when there was none. Messages it already enqueued stay. */
+    removeSchedule(channel: string, key: string): Promise<boolean>;
+
+    /** All schedules, or the channel's, ordered by channel and key. */
+    listSchedules(channel?: string): Promise<StoredSchedule[]>;
+
+    /** Up to `limit` due schedules, with the storage's clock and when the next one is due. Reads only. */
+    dueSchedules(limit: number): Promise<DueSchedules>;
+
+    /**
+     * In one transaction: when the schedule still has `revision`, enqueues one message per tick
+     * (pending now, `scheduledAt` = the tick), sets the next run to `nextRunAt`, the last run to
+     * the latest tick, and changes the revision; resolves the new message ids. Resolves undefined
+     * and changes nothing when the revision differs (another process fired the tick first, or the
+     * schedule was replaced or removed). This compare-and-set, committed together with the
+     * messages, is what enqueues each tick exactly once however many processes and hosts fire.
+     */
+    fireSchedule(fire: ScheduleFire): Promise<MessageId[] | undefined>;
 }

@@ -9,6 +9,8 @@ export interface ClaimedMessageRow {
     max_attempts: number;
     priority: number;
     produced_at: number | string | Date;
+    /** Set for messages a schedule enqueued. */
+    scheduled_at?: number | null;
 }
 
 export function claimedMessageFromRow(row: ClaimedMessageRow): ClaimedMessage {
@@ -20,6 +22,7 @@ export function claimedMessageFromRow(row: ClaimedMessageRow): ClaimedMessage {
         maxAttempts: row.max_attempts,
         priority: row.priority,
         producedAt: new Date(row.produced_at),
+        scheduledAt: row.scheduled_at == null ? undefined : new Date(row.scheduled_at),
     };
 }
 

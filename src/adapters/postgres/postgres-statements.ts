@@ -5,9 +5,9 @@ import { quoteIdentifier } from './postgres-schema';
 export const PENDING = 0, LEASED = 1, FAILED = 2, DONE = 3;
 
 /** `$n` milliseconds as an interval. */
-const ms = (param: string) => `(${param}::float8 * interval '1 millisecond')`;
+export const ms = (param: string) => `(${param}::float8 * interval '1 millisecond')`;
 /** A timestamptz as epoch milliseconds: immune to a pool's custom type parsers. */
-const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
+export const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 const lost = 'lease_owner = NULL, lease_until = NULL';
 /**
  * Joined into the bookkeeping statements (claims, acks, retries, renewals, releases, reclaims): their
@@ -32,7 +32,7 @@ export function postgresStatementTexts(schema: string) {
     const s = quoteIdentifier(schema);
     const m = `${s}.queue_messages`;
     // The NOTIFY channel of a queue channel; `PostgresNotify` LISTENs to the same name.
-    const wake = (channel: string) => `pg_notify('dq_' || md5(${literal(schema + '.')} || ${channel}), '')`;
+    const wake = (channel: string) => wakeSql(schema, channel);
     const leasedBy = (owner: string) => `m.state = ${LEASED} AND m.lease_owner = ${owner}`;
 
     return {
@@ -84,13 +84,13 @@ export function postgresStatementTexts(schema: string) {
                     LIMIT $2
                     FOR UPDATE SKIP LOCKED
                 ))
-                RETURNING m.id, m.channel, m.payload, m.attempt, m.max_attempts, m.priority, m.produced_at, m.available_at
+                RETURNING m.id, m.channel, m.payload, m.attempt, m.max_attempts, m.priority, m.produced_at, m.available_at, m.scheduled_at
             ),
             next AS (
                 SELECT CASE WHEN (SELECT count(*) FROM claimed) < $2 THEN (${nextAvailableMs(m, 'id <> ALL (ARRAY(SELECT id FROM claimed))')}) END AS next_ms
             )
             SELECT c.id::text, c.channel, c.payload, c.attempt, c.max_attempts, c.priority,
-                ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, n.next_ms
+                ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, ${epochMs('c.scheduled_at')} AS scheduled_at, n.next_ms
             FROM next n CROSS JOIN ${asyncCommit} LEFT JOIN claimed c ON true`,
 
         /** Params: $1 consumer id, $2 message ids, $3 lease ms. `known` is false when the consumer row is gone. */
@@ -284,6 +284,11 @@ function nextAvailableMs(m: string, also: string): string {
             ) n
         )
         SELECT (extract(epoch FROM min(available_at) - now()) * 1000)::float8 FROM first`;
+}
+
+/** `pg_notify` on the NOTIFY name of a queue channel (an SQL expression); `PostgresNotify` LISTENs to the same name. */
+export function wakeSql(schema: string, channel: string): string {
+    return `pg_notify('dq_' || md5(${literal(schema + '.')} || ${channel}), '')`;
 }
 
 function literal(value: string): string {

@@ -6,14 +6,15 @@ import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
 import { hostIdentity, isProcessAlive, processStartTime } from '../../process-liveness';
 import {
-    ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, Settlement,
+    ChannelStats, ClaimedMessage, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    FailedMessage, MessageId, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
 import { ChannelStatsCollector, claimedMessageFromRow, failedMessageFromRow, FailedMessageRow } from '../adapter-rows';
 import { migrateSqlite } from './sqlite-schema';
 import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
 import { translateSqliteError } from './sqlite-errors';
+import { SqliteScheduleRow, sqliteScheduleStatements, storedScheduleFromRow } from './sqlite-schedule-statements';
 import { SqliteWake } from './sqlite-wake';
 
 export interface SqliteQueueAdapterOptions {
@@ -319,6 +320,49 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
             s.purgeDedup.run(channel);
             return s.purgeAll.run(channel).changes;
         }, true);
+    }
+
+    async clock(): Promise<number> {
+        return Date.now();
+    }
+
+    async upsertSchedule(schedule: ScheduleUpsert): Promise<StoredSchedule> {
+        const ss = sqliteScheduleStatements(this.#open().db);
+        const row = this.#write(() => ss.upsert.get(
+            schedule.channel, schedule.key, schedule.spec, schedule.timing, toBuffer(schedule.payload), schedule.maxAttempts, schedule.nextRunAt, Date.now(),
+        ) as SqliteScheduleRow, true);
+        return storedScheduleFromRow(row);
+    }
+
+    async removeSchedule(channel: string, key: string): Promise<boolean> {
+        const ss = sqliteScheduleStatements(this.#open().db);
+        return this.#write(() => ss.remove.run(channel, key).changes > 0, true);
+    }
+
+    async listSchedules(channel?: string): Promise<StoredSchedule[]> {
+        const ss = sqliteScheduleStatements(this.#open().db);
+        const rows = this.guard(() => (channel === undefined ? ss.listAll.all() : ss.listOne.all(channel)) as SqliteScheduleRow[]);
+        return rows.map(storedScheduleFromRow);
+    }
+
+    async dueSchedules(limit: number): Promise<DueSchedules> {
+        const ss = sqliteScheduleStatements(this.#open().db);
+        const now = Date.now();
+        const due = this.guard(() => (ss.due.all(now, limit) as SqliteScheduleRow[]).map(storedScheduleFromRow));
+        const next = this.guard(() => ss.nextAfter.get(now) as { at: number | null });
+        return { now, due, nextIn: next.at === null ? undefined : next.at - now };
+    }
+
+    async fireSchedule(fire: ScheduleFire): Promise<MessageId[] | undefined> {
+        const ss = sqliteScheduleStatements(this.#open().db);
+        const now = Date.now();
+        const latest = fire.ticks.length ? fire.ticks[fire.ticks.length - 1] : null;
+        const ids = this.#write(() => {
+            if (!ss.advance.run(fire.nextRunAt, latest, fire.channel, fire.key, fire.revision).changes) return undefined;
+            return fire.ticks.map(tick => String(ss.insertTick.run(now, now, tick, fire.channel, fire.key).lastInsertRowid));
+        }, true);
+        if (ids?.length) this.wake.notify([fire.channel]);
+        return ids;
     }
 
     /**

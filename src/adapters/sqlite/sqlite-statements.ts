@@ -17,7 +17,7 @@ const sql = {
     anyReady: `SELECT 1 FROM queue_messages WHERE channel = ? AND state = ${PENDING} AND available_at <= ? LIMIT 1`,
     claim: `UPDATE queue_messages SET state = ${LEASED}, lease_owner = ?, lease_until = ?, attempt = attempt + 1
         WHERE id IN (SELECT id FROM queue_messages WHERE channel = ? AND state = ${PENDING} AND available_at <= ? ORDER BY priority DESC, available_at, id LIMIT ?)
-        RETURNING CAST(id AS TEXT) AS id, id AS seq, channel, payload, attempt, max_attempts, priority, produced_at, available_at`,
+        RETURNING CAST(id AS TEXT) AS id, id AS seq, channel, payload, attempt, max_attempts, priority, produced_at, available_at, scheduled_at`,
     renew: `UPDATE queue_messages SET lease_until = ? WHERE ${leasedBy}`,
     deleteLeased: `DELETE FROM queue_messages WHERE ${leasedBy} RETURNING channel`,
     markDone: `UPDATE queue_messages SET state = ${DONE}, settled_at = ?, remove_at = ?, ${lost} WHERE ${leasedBy} RETURNING channel`,
