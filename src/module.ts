@@ -3,19 +3,22 @@ import { Logger } from '@deepkit/logger';
 import { QueueFailedCommand } from './cli/queue-failed';
 import { QueuePurgeCommand } from './cli/queue-purge';
 import { QueueRetryCommand } from './cli/queue-retry';
+import { QueueSchedulesCommand } from './cli/queue-schedules';
 import { QueueStatsCommand } from './cli/queue-stats';
 import { BrokerQueueLifecycle, BrokerQueueShutdownListener } from './module-lifecycle';
 import { createConfiguredAdapter, resolveModuleOptions } from './module-options';
 import { BrokerQueueConfig } from './module.config';
 import { BrokerQueue } from './queue';
 import { QueueStorageAdapter } from './storage-adapter';
+import { QueueScheduleBootstrap } from './schedule/schedule-provider';
 
 /**
  * The queue as a Deepkit module: registers and exports `BrokerQueue` and the
  * storage adapter the config names (`QueueStorageAdapter`; one the app
  * provides itself wins), drains consumers and closes storage on shutdown and
  * on SIGTERM/SIGINT, and adds the operator commands `queue:stats`,
- * `queue:failed`, `queue:retry` and `queue:purge`.
+ * `queue:failed`, `queue:retry`, `queue:purge` and `queue:schedules`. Schedules declared
+ * with `provideSchedule()` are upserted when a command starts.
  *
  *     new App({
  *         providers: [registrationChannelProvider],
@@ -45,8 +48,8 @@ export class BrokerQueueModule extends createModuleClass({
             ),
         },
     ],
-    listeners: [BrokerQueueShutdownListener],
-    controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand],
+    listeners: [BrokerQueueShutdownListener, QueueScheduleBootstrap],
+    controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand, QueueSchedulesCommand],
     exports: [BrokerQueue, QueueStorageAdapter],
 }) {
     override process(): void {

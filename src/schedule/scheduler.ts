@@ -63,7 +63,9 @@ export class QueueScheduler {
         }
         clearTimeout(this.timer);
         this.timer = undefined;
-        this.firing = this.fireDue().finally(() => this.firing = undefined).then(delay => {
+        // One callback, not finally + then: a wake() in between would start a second round.
+        this.firing = this.fireDue().then(delay => {
+            this.firing = undefined;
             if (!this.running) return;
             if (this.again) {
                 this.again = false;
