@@ -221,6 +221,18 @@ export function scheduleConformanceSuite(name: string, factory: () => Promise<St
             });
         });
 
+        test('disconnect() ends runScheduler(); releasing it afterwards leaves the count alone', async () => {
+            const release = await queue.runScheduler();
+            expect(queue.activeConsumers).toBe(1);
+            await queue.disconnect();
+            expect(queue.activeConsumers).toBe(0);
+            const again = await queue.runScheduler();
+            await release();
+            expect(queue.activeConsumers).toBe(1);
+            await again();
+            expect(queue.activeConsumers).toBe(0);
+        });
+
         test('runScheduler(): fires without consumers, sleeps until the next run (not the poll interval), counts as active', async () => {
             await queue.close();
             queue = makeQueue({ pollInterval: '1h' });

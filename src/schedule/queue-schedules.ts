@@ -31,6 +31,8 @@ export class QueueSchedules {
     readonly scheduler: QueueScheduler;
     protected consumersRunning = false;
     protected holds = 0;
+    /** Bumped by stop(): a release from before it must not count down the holds taken after. */
+    protected generation = 0;
 
     constructor(protected readonly context: QueueSchedulesContext) {
         this.scheduler = new QueueScheduler(context);
@@ -77,9 +79,10 @@ export class QueueSchedules {
     hold(): () => void {
         this.holds++;
         this.update();
+        const generation = this.generation;
         let released = false;
         return () => {
-            if (released) return;
+            if (released || generation !== this.generation) return;
             released = true;
             this.holds--;
             this.update();
@@ -90,6 +93,7 @@ export class QueueSchedules {
     async stop(): Promise<void> {
         this.consumersRunning = false;
         this.holds = 0;
+        this.generation++;
         await this.scheduler.stop();
     }
 

@@ -18,7 +18,8 @@ async function race(storage: QueueStorage, args: string[]): Promise<void> {
     const inspector = new BrokerQueue(storage, { logger: new MemoryLogger() });
     const children = Array.from({ length: racers }, () => new Child('tests/fixtures/schedule-racer.ts', args));
     try {
-        await Promise.all(children.map(v => v.waitForLine('ready', 60_000)));
+        // Five children compile and start at once: on a loaded machine that takes a while.
+        await Promise.all(children.map(v => v.waitForLine('ready', 150_000)));
         // catchUp 'all': a racer late for a tick (a busy machine) still enqueues it, so a gap can only be a lost tick.
         const { nextRunAt } = await inspector.channel<{ n: number }>('ticks').schedule('race', { every, catchUp: 'all' }, { n: 1 });
         const first = nextRunAt.getTime();
@@ -58,7 +59,7 @@ describe('schedules: five processes racing one schedule', () => {
         } finally {
             dir.remove();
         }
-    }, 120_000);
+    }, 240_000);
 });
 
 describePostgres('schedules: five processes racing one schedule', () => {
@@ -69,5 +70,5 @@ describePostgres('schedules: five processes racing one schedule', () => {
         } finally {
             await dropSchema(schema);
         }
-    }, 120_000);
+    }, 240_000);
 });
