@@ -5,7 +5,7 @@ import { quoteIdentifier } from './postgres-schema';
 export const PENDING = 0, LEASED = 1, FAILED = 2, DONE = 3;
 
 /** `$n` milliseconds as an interval. */
-export const ms = (param: string) => `(${param}::float8 * interval '1 millisecond')`;
+const ms = (param: string) => `(${param}::float8 * interval '1 millisecond')`;
 /** A timestamptz as epoch milliseconds: immune to a pool's custom type parsers. */
 export const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 const lost = 'lease_owner = NULL, lease_until = NULL';
