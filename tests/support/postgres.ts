@@ -73,14 +73,21 @@ export async function dropSchema(schema: string): Promise<void> {
     await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 }
 
-/** Waits for the lock, reconnecting while the server restarts. The lock ends with its session. */
-async function holdRestartLock(mode: 'shared' | 'exclusive'): Promise<() => Promise<void>> {
-    const deadline = Date.now() + 110_000;
+/**
+ * Waits for the lock, reconnecting while the server restarts. The lock ends with its session.
+ * The wait is bounded by `lock_timeout` inside the hook's own timeout: a request left waiting after
+ * its hook gave up would be granted later and held until the test process ends, and every
+ * exclusive request (a server restart) behind it, and every shared one behind that, would wait forever.
+ */
+export async function holdRestartLock(mode: 'shared' | 'exclusive', waitMs = 110_000): Promise<() => Promise<void>> {
+    const deadline = Date.now() + waitMs;
     for (;;) {
         let client: Client | undefined;
         try {
             client = await postgresClient();
+            await client.query(`SET lock_timeout = ${Math.max(1, deadline - Date.now())}`);
             await client.query(mode === 'shared' ? 'SELECT pg_advisory_lock_shared($1)' : 'SELECT pg_advisory_lock($1)', [restartLockKey]);
+            await client.query('SET lock_timeout = 0');
             const held = client;
             return async () => { await held.end().catch(() => undefined); };
         } catch (error) {
