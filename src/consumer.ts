@@ -43,6 +43,8 @@ export class QueueConsumer<T> {
     protected running: ClaimedMessage[] = [];
     protected buffer: ClaimedMessage[] = [];
     protected stopped = false;
+    protected stopping?: Promise<void>;
+    protected abandoned = false;
     protected fetching = false;
     protected fetchScheduled = false;
     protected starting = false;
@@ -81,18 +83,32 @@ export class QueueConsumer<T> {
         this.wake();
     }
 
-    /** Stops claiming, waits for running callbacks, hands back unstarted messages and forgets the consumer. */
-    async stop(): Promise<void> {
-        if (this.stopped) return;
+    /**
+     * Stops claiming, waits for running callbacks, hands back unstarted messages and forgets the consumer.
+     * Every call gets the same promise, so a queue stopping while a `release()` is under way waits for it.
+     * Never rejects: `release()` is called unawaited inside callbacks, where a rejection would end the process.
+     */
+    stop(): Promise<void> {
+        return this.stopping ??= this.shutdown();
+    }
+
+    protected async shutdown(): Promise<void> {
         this.stopped = true;
         this.unwatch?.();
         clearTimeout(this.pollTimer);
-        while (this.fetching || this.running.length) await this.waitForIdle();
+        while (!this.abandoned && (this.fetching || this.running.length)) await this.waitForIdle();
+        // abandon() has handed everything back and forgotten the consumer.
+        if (this.abandoned) return;
         clearInterval(this.renewTimer);
         const unstarted = this.buffer.splice(0);
         for (const message of unstarted) this.settle({ kind: 'release', id: message.id, consumerId: this.id });
         await this.context.settlements.drain();
-        await this.context.storage.unregisterConsumer(this.id);
+        try {
+            await this.context.storage.unregisterConsumer(this.id);
+        } catch (error) {
+            // Its leases run out and are reclaimed like those of a dead worker.
+            this.context.logger.error(`Queue consumer of channel '${this.channel}' could not unregister; its leases expire instead:`, error);
+        }
     }
 
     /**
@@ -102,12 +118,14 @@ export class QueueConsumer<T> {
      */
     async abandon(): Promise<void> {
         this.stopped = true;
+        this.abandoned = true;
         this.unwatch?.();
         clearTimeout(this.pollTimer);
         clearInterval(this.renewTimer);
         const running = this.running.map(v => v.id);
         this.buffer = [];
         this.context.logger.warn(`Queue consumer of channel '${this.channel}' abandoned ${running.length} running callback(s) (${running.join(', ')}); their messages are delivered again.`);
+        this.notifyIdle();
         await this.context.storage.unregisterConsumer(this.id);
     }
 
