@@ -13,8 +13,9 @@ import { QueueStorageAdapter } from './storage-adapter';
 /**
  * The queue as a Deepkit module: registers and exports `BrokerQueue` and the
  * storage adapter the config names (`QueueStorageAdapter`; one the app
- * provides itself wins), drains consumers and closes storage on shutdown and
- * on SIGTERM/SIGINT, and adds the operator commands `queue:stats`,
+ * provides itself wins), drains consumers and closes storage on shutdown, on
+ * SIGTERM/SIGINT and, inside `server:start`, on the framework's server
+ * shutdown, and adds the operator commands `queue:stats`,
  * `queue:failed`, `queue:retry` and `queue:purge`.
  *
  *     new App({
