@@ -41,3 +41,17 @@ export class QueueStorageBusyError extends QueueStorageError {
 /** The queue or its storage was closed; no new work is accepted. */
 export class QueueClosedError extends QueueError {
 }
+
+/** Why a running message's `message.signal` was aborted. More kinds will come: treat unknown ones like 'shutdown'. */
+export type QueueAbortKind = 'timeout' | 'shutdown';
+
+/**
+ * The `reason` of an aborted `message.signal`. Once it is aborted, whatever
+ * the callback still does settles nothing: the message was already retried
+ * (`timeout`) or handed back for redelivery (`shutdown`).
+ */
+export class QueueMessageAbortedError extends QueueError {
+    constructor(message: string, public readonly kind: QueueAbortKind) {
+        super(message);
+    }
+}

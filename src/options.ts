@@ -38,6 +38,8 @@ export interface BrokerQueueChannelOptions {
     lease?: Duration;
     /** How long a processed message is kept before removal. Default `0`: removed at once. */
     retention?: Duration;
+    /** Default `timeout` of this channel's consumers. Default: none. */
+    timeout?: Duration;
 }
 
 export interface BrokerQueueChannelOptionsResolved {
@@ -47,6 +49,7 @@ export interface BrokerQueueChannelOptionsResolved {
     backoff: BackoffOptionsResolved;
     lease: number;
     retention: number;
+    timeout?: number;
 }
 
 export interface BrokerQueueProduceOptions {
@@ -79,6 +82,13 @@ export interface BrokerQueueConsumeOptions {
      * never hold messages other workers could run.
      */
     prefetch?: number;
+    /**
+     * How long one callback may run. Past it, the message is retried as a failed
+     * attempt (backoff and `maxAttempts` as for a throw), `message.signal` is
+     * aborted and the slot is free; what the callback does afterwards settles
+     * nothing. Default: the channel's `timeout`, else none.
+     */
+    timeout?: Duration;
 }
 
 export interface BrokerQueueConsumeOptionsResolved {
@@ -86,6 +96,16 @@ export interface BrokerQueueConsumeOptionsResolved {
     /** The fixed prefetch, or the minimum when `adaptivePrefetch`. */
     prefetch: number;
     adaptivePrefetch: boolean;
+    timeout?: number;
+}
+
+/** Node's timers take at most a signed 32-bit number of milliseconds (about 24.8 days); longer ones fire at once. */
+const maxTimerMs = 2_147_483_647;
+
+function parseTimeout(value: Duration): number {
+    const ms = parseDuration(value, 'timeout', 1);
+    if (ms > maxTimerMs) throw new QueueOptionError(`Option 'timeout' must be at most ${maxTimerMs}ms (about 24 days), got ${JSON.stringify(value)}`);
+    return ms;
 }
 
 export const defaultBackoff: BackoffOptionsResolved = { delay: 1000, factor: 2, maxDelay: 600_000 };
@@ -137,7 +157,7 @@ export function parseChannelOptions(
     options: BrokerQueueChannelOptions = {},
     defaults: BrokerQueueChannelOptionsResolved = defaultChannelOptions,
 ): BrokerQueueChannelOptionsResolved {
-    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention'], 'channel');
+    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention', 'timeout'], 'channel');
     return {
         process: options.process === undefined ? defaults.process : parseProcess(options.process, 'process'),
         deduplicationInterval: options.deduplicationInterval === undefined ? defaults.deduplicationInterval : parseDuration(options.deduplicationInterval, 'deduplicationInterval', 1),
@@ -145,6 +165,7 @@ export function parseChannelOptions(
         backoff: parseBackoff(options.backoff, defaults.backoff),
         lease: options.lease === undefined ? defaults.lease : parseDuration(options.lease, 'lease', 100),
         retention: options.retention === undefined ? defaults.retention : parseDuration(options.retention, 'retention'),
+        timeout: options.timeout === undefined ? defaults.timeout : parseTimeout(options.timeout),
     };
 }
 
@@ -173,12 +194,13 @@ export function parseProduceOptions(options: BrokerQueueProduceOptions | undefin
 }
 
 export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): BrokerQueueConsumeOptionsResolved {
-    rejectUnknown(options, ['maxParallel', 'prefetch'], 'consume');
+    rejectUnknown(options, ['maxParallel', 'prefetch', 'timeout'], 'consume');
     const maxParallel = options.maxParallel === undefined ? 1 : parseInteger(options.maxParallel, 'maxParallel', 1, 10_000);
     return {
         maxParallel,
         prefetch: options.prefetch === undefined ? Math.min(maxParallel, 256) : parseInteger(options.prefetch, 'prefetch', 0, 256),
         adaptivePrefetch: options.prefetch === undefined,
+        timeout: options.timeout === undefined ? undefined : parseTimeout(options.timeout),
     };
 }
 

@@ -353,6 +353,42 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             expect(claimedAgain.every(v => v.attempt === 1)).toBe(true);
         });
 
+        /** A consumer whose callback calls release() unawaited, as the README says, then waits for `finish`. */
+        async function consumeSelfReleasing() {
+            const channel = queue.channel<number>('n');
+            await channel.produceMany([1, 2]);
+            const inside = deferred();
+            const finish = deferred();
+            const state = { finished: false, released: undefined as Promise<void> | undefined };
+            const release: () => Promise<void> = await channel.consume(async () => {
+                state.released = release();
+                inside.resolve();
+                await finish.promise;
+                state.finished = true;
+            });
+            await inside.promise;
+            return { finish, state };
+        }
+
+        test('stopConsumers() waits for a release() under way, and its message is settled', async () => {
+            const { finish, state } = await consumeSelfReleasing();
+            const finishedWhenStopped = queue.stopConsumers().then(() => state.finished);
+            setImmediate(() => finish.resolve());
+            expect(await finishedWhenStopped).toBe(true);
+            await expect(state.released).resolves.toBeUndefined();
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 1, inFlight: 0, doneLastHour: 1 });
+            expect(logger.lines.filter(v => v.startsWith('error'))).toEqual([]);
+        });
+
+        test('close() waits for a release() under way: the settlement is written before storage closes', async () => {
+            const { finish, state } = await consumeSelfReleasing();
+            const finishedWhenClosed = queue.close().then(() => state.finished);
+            setImmediate(() => finish.resolve());
+            expect(await finishedWhenClosed).toBe(true);
+            await expect(state.released).resolves.toBeUndefined();
+            expect(logger.lines.filter(v => v.startsWith('error'))).toEqual([]);
+        });
+
         test('message.delay() reschedules without using an attempt', async () => {
             const channel = queue.channel<number>('n', { maxAttempts: 1 });
             await channel.produce(1);
