@@ -75,8 +75,9 @@ export class BrokerQueue {
     }
 
     channel<T>(name: string, options?: BrokerQueueChannelOptions, type?: ReceiveType<T>): BrokerQueueChannel<T> {
-        if (typeof name !== 'string' || !name || name.length > 255) {
-            throw new QueueOptionError(`A channel name must be a string of 1 to 255 characters, got ${JSON.stringify(name)}`);
+        // No NUL: PostgreSQL text cannot store it.
+        if (typeof name !== 'string' || !name || name.length > 255 || name.includes('\0')) {
+            throw new QueueOptionError(`A channel name must be a string of 1 to 255 characters without NUL, got ${JSON.stringify(name)}`);
         }
         return new BrokerQueueChannel<T>(this, name, parseChannelOptions(options, this.channelDefaults), resolveReceiveType(type));
     }
