@@ -9,22 +9,11 @@ import { join } from 'path';
 import { BrokerQueue, SqliteQueueAdapter } from '../../src';
 import { Child } from '../support/child';
 import { MemoryLogger } from '../support/logger';
+import { asRootTest, nobody } from '../support/os-user';
 import { tempDir } from '../support/temp';
 import { deferred } from '../support/wait';
 
 type Job = { n: number, label: string };
-
-const isRoot = process.getuid?.() === 0;
-const nobody = { uid: 65534, gid: 65534 };
-
-/** Tests that run a process as another OS user need root: under CI they fail without it, locally they say why they skip. */
-function asRootTest(name: string, body: () => Promise<void>, timeout = 60_000): void {
-    if (isRoot) return test(name, body, timeout);
-    const why = `needs root to run a process as another OS user (uid ${nobody.uid})`;
-    if (process.env.CI) return test(name, () => { throw new Error(`${why}; it must not skip in CI (CI is set)`); });
-    console.warn(`sqlite wake test '${name}' SKIPPED: ${why}`);
-    test.skip(name, body);
-}
 
 /** The wake-up warnings this process emits (they are still printed). */
 function wakeWarnings(): { messages: () => string[], stop: () => void } {
