@@ -11,7 +11,7 @@ import { Child } from '../support/child';
 import { MemoryLogger } from '../support/logger';
 import { asRootTest, nobody } from '../support/os-user';
 import { tempDir } from '../support/temp';
-import { deferred } from '../support/wait';
+import { deferred, within } from '../support/wait';
 
 type Job = { n: number, label: string };
 
@@ -22,12 +22,6 @@ function wakeWarnings(): { messages: () => string[], stop: () => void } {
         .filter(([, options]) => (options as { code?: string } | undefined)?.code === 'DEEPKIT_BROKER_QUEUE_WAKE')
         .map(([message]) => String(message));
     return { messages, stop: () => spy.mockRestore() };
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-    let timer: NodeJS.Timeout;
-    const timeout = new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(`Timed out after ${ms}ms waiting for ${what}`)), ms));
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function consumerRows(path: string): number {
