@@ -80,6 +80,9 @@ async function holdRestartLock(mode: 'shared' | 'exclusive'): Promise<() => Prom
         let client: Client | undefined;
         try {
             client = await postgresClient();
+            // Gives up before beforeAll's timeout: a wait that outlived it would take the lock later, in the
+            // background, and hold it until the process ends, blocking every other test run on the server.
+            await client.query(`SET lock_timeout = ${Math.max(1000, deadline - Date.now())}`);
             await client.query(mode === 'shared' ? 'SELECT pg_advisory_lock_shared($1)' : 'SELECT pg_advisory_lock($1)', [restartLockKey]);
             const held = client;
             return async () => { await held.end().catch(() => undefined); };
