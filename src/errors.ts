@@ -34,6 +34,13 @@ export class QueueStorageError extends QueueError {
     }
 }
 
+/**
+ * The storage rejected a value of the request (out of range, too large, a constraint). Nothing was written,
+ * and writing the same request again fails the same way; other requests are not affected.
+ */
+export class QueueStorageDataError extends QueueStorageError {
+}
+
 /** The storage stayed locked by another process for longer than the configured busy timeout. */
 export class QueueStorageBusyError extends QueueStorageError {
 }

@@ -1,4 +1,4 @@
-import { Duration, parseDuration } from './duration';
+import { Duration, maxStoredDuration, parseDuration } from './duration';
 import { RunningMessage } from './running-message';
 import { MessageId } from './storage';
 
@@ -38,6 +38,6 @@ export class BrokerQueueMessage<T> {
      * when the callback returns. The delivery does not count as an attempt.
      */
     delay(duration: Duration): void {
-        this.rescheduleIn = parseDuration(duration, 'delay');
+        this.rescheduleIn = parseDuration(duration, 'delay', 0, maxStoredDuration);
     }
 }

@@ -21,6 +21,9 @@
  *   nothing (its lease was reclaimed; someone else owns it now).
  * - Errors are `QueueStorageError` (or a subclass) with a message that says what
  *   to do; no driver error or driver type crosses this contract.
+ * - A write rejected for the data of its requests (a value out of range, too large,
+ *   a constraint), with nothing written, is `QueueStorageDataError`: the queue then
+ *   writes the other requests of a group commit without the rejected one.
  *
  * Deliberately not here: connections, transactions, SQL, serialization.
  */

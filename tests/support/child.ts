@@ -15,11 +15,13 @@ export class Child {
     protected stderr = '';
     readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>;
 
-    constructor(script: string, args: string[] = [], env: Record<string, string> = {}, cwd = root) {
+    /** `user`: run as another OS user (needs root), e.g. `{ uid: 65534, gid: 65534 }` (nobody). */
+    constructor(script: string, args: string[] = [], env: Record<string, string> = {}, cwd = root, user?: { uid: number, gid: number }) {
         this.process = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), script, ...args], {
             cwd,
             env: { ...process.env, ...env, TS_NODE_PROJECT: join(root, 'tsconfig.json') },
             stdio: ['ignore', 'pipe', 'pipe'],
+            ...user,
         });
         let buffer = '';
         this.process.stdout!.on('data', chunk => {

@@ -19,3 +19,10 @@ export function deferred<T = void>() {
     const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
     return { promise, resolve, reject };
 }
+
+/** `promise`, or a rejection naming `what` after `timeout` ms: a clearer failure than the test's own timeout. */
+export function within<T>(promise: Promise<T>, timeout: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout;
+    const expired = new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(`Timed out after ${timeout}ms waiting for ${what}`)), timeout));
+    return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}

@@ -35,6 +35,9 @@ const sql = {
     consumerSeen: 'UPDATE queue_consumers SET seen_at = ? WHERE id = ?',
     consumerDelete: 'DELETE FROM queue_consumers WHERE id = ?',
     consumersOfHost: 'SELECT id, pid, process_start FROM queue_consumers WHERE host = ?',
+    /** Consumers of other host identities (another container, before a reboot) cannot be checked by pid here. */
+    pruneConsumers: `DELETE FROM queue_consumers WHERE host <> ? AND seen_at < ?
+        AND NOT EXISTS (SELECT 1 FROM queue_messages m WHERE m.state = ${LEASED} AND m.lease_owner = queue_consumers.id)`,
     nextAvailable: `SELECT MIN(available_at) AS at FROM queue_messages WHERE channel = ? AND state = ${PENDING}`,
     pruneDedup: 'DELETE FROM queue_dedup WHERE expires_at <= ?',
     pruneDone: `DELETE FROM queue_messages WHERE state = ${DONE} AND remove_at <= ?`,
