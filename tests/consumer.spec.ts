@@ -236,7 +236,7 @@ describe('consumer timeout, message.signal and stopping', () => {
     });
 
     test('a timeout out of range is a named error', async () => {
-        await expect(queue.channel<number>('n').consume(() => undefined, { timeout: '30d' })).rejects.toThrow(/'timeout' must be at most 2147483647ms/);
+        await expect(queue.channel<number>('n').consume(() => undefined, { timeout: '30d' })).rejects.toThrow(/'timeout' must be a duration of at most 2147483647ms/);
         await expect(queue.channel<number>('n').consume(() => undefined, { timeout: 0 })).rejects.toThrow(/'timeout' must be a finite duration of at least 1ms/);
         expect(() => queue.channel<number>('n', { timeout: '1 min' })).toThrow(/'timeout' has the invalid duration/);
     });
