@@ -302,7 +302,11 @@ export class QueueConsumer<T> {
     protected async renew(): Promise<void> {
         const ids = [...this.running, ...this.buffer].map(v => v.id);
         try {
-            const lost = await this.context.storage.renewLeases(this.id, ids, this.channelOptions.lease);
+            const notRenewed = await this.context.storage.renewLeases(this.id, ids, this.channelOptions.lease);
+            // A message settled during the round trip is not renewed either (PostgreSQL): only one
+            // this consumer still holds was taken over. A settled one left running and buffer first.
+            const held = notRenewed.length ? new Set([...this.running, ...this.buffer].map(v => v.id)) : undefined;
+            const lost = held ? notRenewed.filter(id => held.has(id)) : notRenewed;
             if (lost.length) {
                 const lostSet = new Set(lost);
                 this.buffer = this.buffer.filter(v => !lostSet.has(v.id));

@@ -328,6 +328,43 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             expect(peak).toBe(4);
         });
 
+        test('lease renewals racing settlements report no lost lease', async () => {
+            // Nothing reclaims here, so no lease can be taken over: any "lost the lease" warning is false.
+            // A 150 ms lease is renewed every 50 ms while fast callbacks settle all the time.
+            const racing = makeQueue({ reclaimInterval: '1h' });
+            const channel = racing.channel<number>('n', { lease: 150 });
+            const count = 3000;
+            await channel.produceMany(Array.from({ length: count }, (_, i) => i));
+            let seen = 0;
+            const done = deferred();
+            const release = await channel.consume(async () => {
+                await new Promise(resolve => setTimeout(resolve, 1));
+                if (++seen === count) done.resolve();
+            }, { maxParallel: 8 });
+            await done.promise;
+            await release();
+            expect(logger.lines.filter(line => line.includes('lost the lease'))).toEqual([]);
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 0, inFlight: 0 });
+        });
+
+        test('a lease taken over while its callback runs is reported', async () => {
+            const channel = queue.channel<number>('n', { lease: 150 });
+            await channel.produce(1);
+            const done = deferred();
+            // prefetch 0: this consumer does not claim the message back while its callback runs.
+            const release = await channel.consume(async (_, message) => {
+                // As if a reclaim had taken the consumer for dead: its lease goes to another consumer.
+                const [consumer] = queue['consumers'];
+                await storage.unregisterConsumer(consumer.id);
+                await storage.registerConsumer({ id: 'thief', channel: 'n', host: 'h', pid: process.pid });
+                expect(await storage.claim('n', 'thief', 1, 60_000)).toHaveLength(1);
+                await waitFor(() => logger.lines.some(line => line.includes('lost the lease') && line.includes(message.id)), 'the warning');
+                done.resolve();
+            }, { prefetch: 0 });
+            await done.promise;
+            await release();
+        });
+
         test('release() waits for running callbacks and leaves nothing leased', async () => {
             const channel = queue.channel<number>('n');
             await channel.produceMany(Array.from({ length: 20 }, (_, i) => i));
