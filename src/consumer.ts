@@ -59,6 +59,8 @@ export class QueueConsumer<T> {
     protected unwatch?: () => void;
     /** Moving average of callback durations, for the adaptive prefetch. */
     protected averageCallbackMs?: number;
+    /** A message that asks to record its start (`recordStart`): while set, nothing else starts. */
+    protected alone?: ClaimedMessage;
 
     constructor(
         protected readonly context: ConsumerContext,
@@ -202,12 +204,49 @@ export class QueueConsumer<T> {
         if (this.starting) return;
         this.starting = true;
         try {
-            while (!this.stopped && this.running.length < this.options.maxParallel && this.buffer.length) {
+            while (!this.stopped && !this.alone && this.running.length < this.options.maxParallel && this.buffer.length) {
+                if (this.buffer[0].recordStart) {
+                    // It was with a worker that died and may have killed it: it waits for the running ones,
+                    // then runs alone, so that a crash counts for it and no other.
+                    if (!this.running.length) this.startAlone(this.buffer.shift()!);
+                    break;
+                }
                 this.process(this.buffer.shift()!);
             }
         } finally {
             this.starting = false;
         }
+    }
+
+    /** Records the start (group-committed with the settlements), and only then runs the callback. */
+    protected startAlone(claimed: ClaimedMessage): void {
+        this.alone = claimed;
+        // Renewed meanwhile, and waited for by stop().
+        this.running.push(claimed);
+        this.context.settlements.push({ kind: 'start', id: claimed.id, consumerId: this.id }, this.startRecorded);
+    }
+
+    protected readonly startRecorded: BatchWaiter<Settlement, MessageId | undefined> = {
+        done: (settlement, lost) => {
+            if (lost !== undefined) this.context.logger.warn(`Queue message ${settlement.id} of channel '${this.channel}' was reclaimed from this consumer before it started; it will be delivered again.`);
+            this.afterStartRecord(lost === undefined);
+        },
+        failed: (settlement, error) => {
+            // Not started: the lease runs out and the message is delivered again, without using an attempt.
+            this.context.logger.error(`Queue message ${settlement.id} of channel '${this.channel}' could not record its start; it will be delivered again:`, error);
+            this.afterStartRecord(false);
+        },
+    };
+
+    protected afterStartRecord(recorded: boolean): void {
+        const claimed = this.alone!;
+        this.running.splice(this.running.indexOf(claimed), 1);
+        if (recorded && !this.stopped) return this.process(claimed);
+        this.alone = undefined;
+        // Stopped meanwhile: handed back unstarted.
+        if (recorded) this.settle({ kind: 'release', id: claimed.id, consumerId: this.id });
+        this.notifyIdle();
+        this.startBuffered();
     }
 
     /**
@@ -268,6 +307,7 @@ export class QueueConsumer<T> {
         const index = this.running.indexOf(claimed);
         this.running[index] = this.running[this.running.length - 1];
         this.running.pop();
+        if (claimed === this.alone) this.alone = undefined;
         const took = performance.now() - started;
         this.averageCallbackMs = this.averageCallbackMs === undefined ? took : this.averageCallbackMs * 0.9 + took * 0.1;
         // The slot is free before the settlement commits: settlements of many
