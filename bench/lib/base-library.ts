@@ -7,11 +7,10 @@
 import { execFileSync } from 'child_process';
 import { existsSync, mkdirSync, realpathSync, rmSync, symlinkSync } from 'fs';
 import { join, resolve } from 'path';
-import * as ours from '../../src';
 import { WorkerConfig } from '../systems/bench-system';
 import { settings } from './settings';
 
-export type QueueLibrary = typeof ours;
+export type QueueLibrary = typeof import('../../src');
 
 /** Only in the run's own process: a worker, compiled elsewhere, gets the path in its config. */
 const projectRoot = resolve(__dirname, '../..');
@@ -37,7 +36,10 @@ export function baseLibraryPath(): string {
     return built = index;
 }
 
-/** The code a system runs: this checkout's, or the build named in its config (`library`). */
+/**
+ * The code a system runs: this checkout's, or the build named in its config (`library`). Loaded on demand,
+ * so that a worker holds one of them in memory, not both (peak RSS is measured).
+ */
 export function queueLibrary(config: WorkerConfig): QueueLibrary {
-    return config.library ? require(String(config.library)) : ours;
+    return require(config.library ? String(config.library) : '../../src');
 }
