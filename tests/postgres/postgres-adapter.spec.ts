@@ -68,7 +68,7 @@ describePostgres('postgres adapter', () => {
 
     test('several hosts starting at once migrate the fresh schema exactly once', async () => {
         await Promise.all(Array.from({ length: 5 }, () => adapter().connect()));
-        expect(await sql(`SELECT version FROM "${schema}".queue_migrations ORDER BY version`)).toEqual([{ version: 1 }, { version: 2 }]);
+        expect(await sql(`SELECT version FROM "${schema}".queue_migrations ORDER BY version`)).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     });
 
     test('one NOTIFY per channel per transaction, not one per message', async () => {
@@ -109,9 +109,9 @@ describePostgres('postgres adapter', () => {
         expect(others).toEqual([]);
         expect(failed.id).toBe(running.id);
         expect(failed.error).toBe('Delivery lost: worker process 4242 on h died during the attempt');
+        expect(await sql(`SELECT id FROM "${schema}".queue_consumers`)).toEqual([]);
         await survivor.registerConsumer({ id: 'next', channel: 'n', host: 'h', pid: process.pid });
         expect(await survivor.claim('n', 'next', 2, 60_000)).toEqual([expect.objectContaining({ id: unstarted.id, attempt: 1, recordStart: true })]);
-        expect(await sql(`SELECT id FROM "${schema}".queue_consumers`)).toEqual([]);
     });
 
     test('a live consumer whose LISTEN session drops registers again and keeps its leases', async () => {
