@@ -65,6 +65,8 @@ export class QueueConsumer<T> {
     /** Moving average of callback durations, for the adaptive prefetch. */
     protected averageCallbackMs?: number;
     protected readonly timeout?: number;
+    /** A message that asks to record its start (`recordStart`): while set, nothing else starts. */
+    protected alone?: ClaimedMessage;
 
     constructor(
         protected readonly context: ConsumerContext,
@@ -241,12 +243,53 @@ export class QueueConsumer<T> {
         if (this.starting) return;
         this.starting = true;
         try {
-            while (!this.stopped && this.running.length < this.options.maxParallel && this.buffer.length) {
+            while (!this.stopped && !this.alone && this.running.length < this.options.maxParallel && this.buffer.length) {
+                if (this.buffer[0].recordStart) {
+                    // It was with a worker that died and may have killed it: it waits for the running ones,
+                    // then runs alone, so that a crash counts for it and no other.
+                    if (!this.running.length) this.startAlone(this.buffer.shift()!);
+                    break;
+                }
                 this.process(this.buffer.shift()!);
             }
         } finally {
             this.starting = false;
         }
+    }
+
+    /** Records the start (group-committed with the settlements), and only then runs the callback. */
+    protected startAlone(claimed: ClaimedMessage): void {
+        this.alone = claimed;
+        // Running while its start is recorded: renewed, waited for by stop(), handed back by abandon().
+        this.running.push(new RunningMessage(claimed, performance.now()));
+        this.context.settlements.push({ kind: 'start', id: claimed.id, consumerId: this.id }, this.startRecorded);
+    }
+
+    protected readonly startRecorded: BatchWaiter<Settlement, MessageId | undefined> = {
+        done: (settlement, lost) => {
+            if (lost !== undefined) this.context.logger.warn(`Queue message ${settlement.id} of channel '${this.channel}' was reclaimed from this consumer before it started; it will be delivered again.`);
+            this.afterStartRecord(lost === undefined);
+        },
+        failed: (settlement, error) => {
+            // Not started: the lease runs out and the message is delivered again, without using an attempt.
+            this.context.logger.error(`Queue message ${settlement.id} of channel '${this.channel}' could not record its start; it will be delivered again:`, error);
+            this.afterStartRecord(false);
+        },
+    };
+
+    protected afterStartRecord(recorded: boolean): void {
+        const claimed = this.alone!;
+        const index = this.running.findIndex(v => v.claimed === claimed);
+        // Abandoned meanwhile (shutdown timeout): already handed back.
+        if (index < 0) return;
+        const run = this.running[index];
+        if (recorded && !this.stopped) return this.process(claimed, run);
+        this.running.splice(index, 1);
+        this.alone = undefined;
+        // Stopped meanwhile: handed back unstarted.
+        if (recorded) this.settle({ kind: 'release', id: claimed.id, consumerId: this.id });
+        this.notifyIdle();
+        this.startBuffered();
     }
 
     /**
@@ -255,9 +298,9 @@ export class QueueConsumer<T> {
      * one `then` it needs; at tens of thousands of messages a second, every
      * object per message shows in the worker's memory.
      */
-    protected process(claimed: ClaimedMessage): void {
-        const run = new RunningMessage(claimed, performance.now());
-        this.running.push(run);
+    protected process(claimed: ClaimedMessage, started?: RunningMessage): void {
+        let run = started;
+        if (!run) this.running.push(run = new RunningMessage(claimed, performance.now()));
         let message: BrokerQueueMessage<T>;
         try {
             const data = this.codec.decode(claimed.payload);
@@ -323,6 +366,7 @@ export class QueueConsumer<T> {
         const index = this.running.indexOf(run);
         this.running[index] = this.running[this.running.length - 1];
         this.running.pop();
+        if (run.claimed === this.alone) this.alone = undefined;
         const took = performance.now() - run.started;
         this.averageCallbackMs = this.averageCallbackMs === undefined ? took : this.averageCallbackMs * 0.9 + took * 0.1;
         // The slot is free before the settlement commits: settlements of many
@@ -357,7 +401,11 @@ export class QueueConsumer<T> {
     protected async renew(): Promise<void> {
         const ids = this.running.map(v => v.claimed.id).concat(this.buffer.map(v => v.id));
         try {
-            const lost = await this.context.storage.renewLeases(this.id, ids, this.channelOptions.lease);
+            const notRenewed = await this.context.storage.renewLeases(this.id, ids, this.channelOptions.lease);
+            // A message settled during the round trip is not renewed either (PostgreSQL): only one
+            // this consumer still holds was taken over. A settled one left running and buffer first.
+            const held = notRenewed.length ? new Set(this.running.map(v => v.claimed.id).concat(this.buffer.map(v => v.id))) : undefined;
+            const lost = held ? notRenewed.filter(id => held.has(id)) : notRenewed;
             if (lost.length) {
                 const lostSet = new Set(lost);
                 this.buffer = this.buffer.filter(v => !lostSet.has(v.id));

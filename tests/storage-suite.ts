@@ -280,6 +280,7 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
             const [claimed] = await storage.claim('n', 'a', 1, 10_000);
             expect(await storage.settle([{ kind: 'done', id: claimed.id, consumerId: 'intruder', retention: 0 }])).toEqual([claimed.id]);
+            expect(await storage.settle([{ kind: 'start', id: claimed.id, consumerId: 'intruder' }])).toEqual([claimed.id]);
             expect(await storage.renewLeases('intruder', [claimed.id], 10_000)).toEqual([claimed.id]);
             expect(await storage.renewLeases('a', [claimed.id], 10_000)).toEqual([]);
             expect((await queue.stats('n'))[0].inFlight).toBe(1);
@@ -287,19 +288,98 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             expect((await queue.stats('n'))[0].inFlight).toBe(0);
         });
 
-        test('an expired lease is reclaimed and delivered again; out of attempts it is failed', async () => {
+        test('a lost lease whose start was not recorded uses no attempt; the next delivery asks to record it', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 1 });
+            await channel.produceMany([1, 2, 3]);
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            const first = await storage.claim('n', 'a', 3, 150);
+            expect(first.map(v => [v.attempt, v.recordStart])).toEqual([[1, false], [1, false], [1, false]]);
+            expect(await storage.reclaimAbandoned()).toBe(0);
+            await waitFor(async () => await storage.reclaimAbandoned() === 3, 'leases to expire');
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 3, inFlight: 0, failed: 0 });
+            const again = await storage.claim('n', 'a', 3, 60_000);
+            expect(again.map(v => [v.attempt, v.recordStart])).toEqual([[1, true], [1, true], [1, true]]);
+            // Handed back unstarted: still no attempt used, still to be recorded.
+            await storage.settle([{ kind: 'release', id: again[0].id, consumerId: 'a' }]);
+            const [third] = await storage.claim('n', 'a', 1, 60_000);
+            expect(third).toMatchObject({ id: again[0].id, attempt: 1, recordStart: true });
+        });
+
+        test('a lost lease whose start was recorded counts as an attempt; out of attempts it is failed', async () => {
             const channel = queue.channel<number>('n', { maxAttempts: 2 });
             await channel.produce(1);
             await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
             expect(await storage.claim('n', 'a', 1, 150)).toHaveLength(1);
-            expect(await storage.reclaimAbandoned()).toBe(0);
             await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire');
             const [second] = await storage.claim('n', 'a', 1, 150);
-            expect(second.attempt).toBe(2);
+            expect(second).toMatchObject({ attempt: 1, recordStart: true });
+            expect(await storage.settle([{ kind: 'start', id: second.id, consumerId: 'a' }])).toEqual([]);
+            expect((await queue.stats('n'))[0]).toMatchObject({ inFlight: 1, pending: 0 });
+            // Lost twice, the second time after its start: both count, as for a message that kills every worker.
             await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire again');
             const [failed] = await queue.listFailed('n');
             expect(failed).toMatchObject({ id: second.id, attempt: 2 });
             expect(failed.error).toContain('lease expired');
+        });
+
+        test('a recorded start lost with attempts left is delivered again and still recorded', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 3 });
+            await channel.produce(1);
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            await storage.claim('n', 'a', 1, 150);
+            await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire');
+            const [second] = await storage.claim('n', 'a', 1, 150);
+            await storage.settle([{ kind: 'start', id: second.id, consumerId: 'a' }]);
+            await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire again');
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 1, failed: 0 });
+            const [third] = await storage.claim('n', 'a', 1, 60_000);
+            expect(third).toMatchObject({ attempt: 2, recordStart: true });
+        });
+
+        test('a settled delivery gives back the attempts of earlier unrecorded losses', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 2 });
+            await channel.produce(1);
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            await storage.claim('n', 'a', 1, 150);
+            await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire');
+            const [second] = await storage.claim('n', 'a', 1, 60_000);
+            expect(second).toMatchObject({ attempt: 1, recordStart: true });
+            // Its callback ran to the end (and threw): the earlier loss was not its doing.
+            expect(await storage.settle([{ kind: 'start', id: second.id, consumerId: 'a' }])).toEqual([]);
+            expect(await storage.settle([{ kind: 'retry', id: second.id, consumerId: 'a', delay: 0, error: 'no' }])).toEqual([]);
+            const [third] = await storage.claim('n', 'a', 1, 60_000);
+            expect(third).toMatchObject({ attempt: 2, recordStart: false });
+            expect(await storage.settle([{ kind: 'fail', id: third.id, consumerId: 'a', error: 'no' }])).toEqual([]);
+            expect((await queue.listFailed('n'))[0]).toMatchObject({ attempt: 2 });
+        });
+
+        test('a consumer runs a message lost with another worker alone, as attempt 1', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 1 });
+            await channel.produceMany([1, 2, 3, 4]);
+            await storage.registerConsumer({ id: 'gone', channel: 'n', host: 'h', pid: process.pid });
+            expect(await storage.claim('n', 'gone', 4, 100)).toHaveLength(4);
+            const reclaimed = await waitFor(async () => {
+                await storage.reclaimAbandoned();
+                const [stats] = await queue.stats('n');
+                return stats.inFlight === 0 && stats;
+            }, 'leases to expire');
+            expect(reclaimed).toMatchObject({ pending: 4, failed: 0 });
+            let running = 0, peak = 0;
+            const attempts: number[] = [];
+            const done = deferred();
+            const release = await channel.consume(async (_, message) => {
+                peak = Math.max(peak, ++running);
+                attempts.push(message.attempt);
+                await new Promise(resolve => setTimeout(resolve, 5));
+                running--;
+                if (attempts.length === 4) done.resolve();
+            }, { maxParallel: 4 });
+            await done.promise;
+            await release();
+            // Any of them may have killed that worker: each starts alone, so a crash now would count for it only.
+            expect(peak).toBe(1);
+            expect(attempts).toEqual([1, 1, 1, 1]);
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 0, inFlight: 0, failed: 0 });
         });
 
         test('unregistering a consumer makes its leases pending without using an attempt', async () => {
@@ -326,6 +406,43 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             await done.promise;
             await release();
             expect(peak).toBe(4);
+        });
+
+        test('lease renewals racing settlements report no lost lease', async () => {
+            // Nothing reclaims here, so no lease can be taken over: any "lost the lease" warning is false.
+            // A 150 ms lease is renewed every 50 ms while fast callbacks settle all the time.
+            const racing = makeQueue({ reclaimInterval: '1h' });
+            const channel = racing.channel<number>('n', { lease: 150 });
+            const count = 3000;
+            await channel.produceMany(Array.from({ length: count }, (_, i) => i));
+            let seen = 0;
+            const done = deferred();
+            const release = await channel.consume(async () => {
+                await new Promise(resolve => setTimeout(resolve, 1));
+                if (++seen === count) done.resolve();
+            }, { maxParallel: 8 });
+            await done.promise;
+            await release();
+            expect(logger.lines.filter(line => line.includes('lost the lease'))).toEqual([]);
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 0, inFlight: 0 });
+        });
+
+        test('a lease taken over while its callback runs is reported', async () => {
+            const channel = queue.channel<number>('n', { lease: 150 });
+            await channel.produce(1);
+            const done = deferred();
+            // prefetch 0: this consumer does not claim the message back while its callback runs.
+            const release = await channel.consume(async (_, message) => {
+                // As if a reclaim had taken the consumer for dead: its lease goes to another consumer.
+                const [consumer] = queue['consumers'];
+                await storage.unregisterConsumer(consumer.id);
+                await storage.registerConsumer({ id: 'thief', channel: 'n', host: 'h', pid: process.pid });
+                expect(await storage.claim('n', 'thief', 1, 60_000)).toHaveLength(1);
+                await waitFor(() => logger.lines.some(line => line.includes('lost the lease') && line.includes(message.id)), 'the warning');
+                done.resolve();
+            }, { prefetch: 0 });
+            await done.promise;
+            await release();
         });
 
         test('release() waits for running callbacks and leaves nothing leased', async () => {

@@ -81,6 +81,7 @@ interface MessageRow {
     channel: string;
     payload: Buffer;
     attempt: number;
+    record_start: number;
     max_attempts: number;
     priority: number;
     produced_at: number;
@@ -243,6 +244,9 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
                     case 'release':
                         row = s.release.get(id, owner) as typeof row;
                         if (row) wakeChannels.push(row.channel);
+                        break;
+                    case 'start':
+                        row = s.start.get(id, owner) as typeof row;
                         break;
                 }
                 if (!row) lost.push(settlement.id);
