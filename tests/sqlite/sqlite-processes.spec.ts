@@ -64,6 +64,8 @@ describe('sqlite: several processes on one file', () => {
 
     test('kill -9 of a producer right after produce() resolved: every resolved message is delivered', async () => {
         const child = start(producer, [path, '100000']);
+        await child.waitForLine('ready');
+        child.kill('SIGUSR2');
         await child.waitForLine(line => line.startsWith('produced ') && Number(line.split(' ')[1]) >= 300);
         child.kill('SIGKILL');
         await child.exited;
@@ -83,12 +85,24 @@ describe('sqlite: several processes on one file', () => {
     });
 
     test('two processes racing the same exactlyOnce hashes enqueue each once', async () => {
-        const a = start(producer, [path, '300', 'same-']);
-        const b = start(producer, [path, '300', 'same-']);
-        await Promise.all([a.waitForLine('finished'), b.waitForLine('finished')]);
-        const outcomes = [...a.lines, ...b.lines].filter(v => v.startsWith('produced '));
+        // Both connect first, then start on one signal: the runs overlap, so the hashes really race.
+        const racers = [start(producer, [path, '300', 'same-']), start(producer, [path, '300', 'same-'])];
+        await Promise.all(racers.map(v => v.waitForLine('ready')));
+        for (const racer of racers) racer.kill('SIGUSR2');
+        await Promise.all(racers.map(v => v.waitForLine('finished')));
+        const time = (racer: Child, word: string) => Number(racer.lines.find(line => line.startsWith(word + ' '))!.split(' ')[1]);
+        const [a, b] = racers;
+        // Each started before the other finished.
+        expect(time(a, 'go')).toBeLessThan(time(b, 'finished'));
+        expect(time(b, 'go')).toBeLessThan(time(a, 'finished'));
+
+        const outcomes = racers.flatMap(v => v.lines).filter(v => v.startsWith('produced '));
         expect(outcomes).toHaveLength(600);
         expect(outcomes.filter(v => v.endsWith(' false'))).toHaveLength(300);
+        // Both processes got the same id for each hash.
+        const [idsA, idsB] = racers.map(v => v.lines.filter(line => line.startsWith('produced ')).map(line => line.split(' ')[1]));
+        expect(idsA).toHaveLength(300);
+        expect(idsA).toEqual(idsB);
         expect((await queue.stats('jobs'))[0].pending).toBe(300);
     });
 

@@ -14,6 +14,8 @@ export class Child {
     protected waiters: { match: (line: string) => boolean, resolve: (line: string) => void }[] = [];
     protected stderr = '';
     readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>;
+    /** After `exited`, once its stdout and stderr are read to the end: every line is in `lines`. */
+    readonly closed: Promise<void>;
 
     /** `user`: run as another OS user (needs root), e.g. `{ uid: 65534, gid: 65534 }` (nobody). */
     constructor(script: string, args: string[] = [], env: Record<string, string> = {}, cwd = root, user?: { uid: number, gid: number }) {
@@ -40,6 +42,7 @@ export class Child {
         });
         this.process.stderr!.on('data', chunk => this.stderr += chunk);
         this.exited = new Promise(resolve => this.process.on('exit', (code, signal) => resolve({ code, signal })));
+        this.closed = new Promise(resolve => this.process.on('close', () => resolve()));
     }
 
     get pid(): number {

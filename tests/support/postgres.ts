@@ -34,13 +34,12 @@ export function describePostgres(name: string, body: () => void, options: { excl
         return;
     }
     describe(name, () => {
-        let release: (() => Promise<void>) | undefined;
-        beforeAll(async () => {
-            release = await holdRestartLock(options.exclusive ? 'exclusive' : 'shared');
-        }, 120_000);
-        afterAll(async () => {
-            await release?.();
-        });
+        const lock = new RestartLock(options.exclusive ? 'exclusive' : 'shared');
+        beforeAll(() => lock.acquire(), 120_000);
+        // Also when beforeAll timed out: a lock granted after that would otherwise be held until the
+        // test process ends, and block every other test file (an exclusive request waiting behind it
+        // queues all later shared ones).
+        afterAll(() => lock.release());
         body();
     });
 }
@@ -73,27 +72,45 @@ export async function dropSchema(schema: string): Promise<void> {
     await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 }
 
-/**
- * Waits for the lock, reconnecting while the server restarts. The lock ends with its session.
- * The wait is bounded by `lock_timeout` inside the hook's own timeout: a request left waiting after
- * its hook gave up would be granted later and held until the test process ends, and every
- * exclusive request (a server restart) behind it, and every shared one behind that, would wait forever.
- */
-export async function holdRestartLock(mode: 'shared' | 'exclusive', waitMs = 110_000): Promise<() => Promise<void>> {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-        let client: Client | undefined;
-        try {
-            client = await postgresClient();
-            await client.query(`SET lock_timeout = ${Math.max(1, deadline - Date.now())}`);
-            await client.query(mode === 'shared' ? 'SELECT pg_advisory_lock_shared($1)' : 'SELECT pg_advisory_lock($1)', [restartLockKey]);
-            await client.query('SET lock_timeout = 0');
-            const held = client;
-            return async () => { await held.end().catch(() => undefined); };
-        } catch (error) {
-            await client?.end().catch(() => undefined);
-            if (Date.now() > deadline) throw error;
-            await new Promise(resolve => setTimeout(resolve, 200));
+/** The restart lock, held by one session: waits for it, reconnecting while the server restarts. The lock ends with its session. */
+class RestartLock {
+    protected client?: Client;
+    protected released = false;
+    protected granted = false;
+
+    constructor(protected readonly mode: 'shared' | 'exclusive') {
+    }
+
+    async acquire(): Promise<void> {
+        const deadline = Date.now() + 110_000;
+        while (!this.released) {
+            try {
+                this.client = await postgresClient();
+                if (this.released) break;
+                await this.client.query(this.mode === 'shared' ? 'SELECT pg_advisory_lock_shared($1)' : 'SELECT pg_advisory_lock($1)', [restartLockKey]);
+                this.granted = true;
+                return;
+            } catch (error) {
+                await this.client?.end().catch(() => undefined);
+                this.client = undefined;
+                // Released while waiting: the hook that waited has failed already (timeout).
+                if (this.released) return;
+                if (Date.now() > deadline) throw error;
+                await new Promise(resolve => setTimeout(resolve, 200));
+            }
         }
+        // Released while connecting.
+        await this.release();
+    }
+
+    /** Ends the session: releases a held lock, or withdraws a request still waiting. */
+    async release(): Promise<void> {
+        this.released = true;
+        const client = this.client;
+        this.client = undefined;
+        // A backend waiting for a lock does not notice its client leaving: cancel the wait.
+        const pid = (client as { processID?: number } | undefined)?.processID;
+        if (client && !this.granted && pid) await sql('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+        await client?.end().catch(() => undefined);
     }
 }

@@ -20,9 +20,13 @@ export function deferred<T = void>() {
     return { promise, resolve, reject };
 }
 
-/** `promise`, or a rejection naming `what` after `timeout` ms: a clearer failure than the test's own timeout. */
-export function within<T>(promise: Promise<T>, timeout: number, what: string): Promise<T> {
-    let timer: NodeJS.Timeout;
+/** Rejects naming `what` when the promise does not settle within `timeout` ms: a clear failure instead of jest's test timeout. */
+export async function within<T>(promise: Promise<T>, timeout: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(`Timed out after ${timeout}ms waiting for ${what}`)), timeout));
-    return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+    try {
+        return await Promise.race([promise, expired]);
+    } finally {
+        clearTimeout(timer);
+    }
 }
