@@ -73,8 +73,11 @@ export async function dropSchema(schema: string): Promise<void> {
     await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 }
 
-/** Waits for the lock, reconnecting while the server restarts. The lock ends with its session. */
-async function holdRestartLock(mode: 'shared' | 'exclusive'): Promise<() => Promise<void>> {
+/**
+ * Waits for the lock, reconnecting while the server restarts. The lock ends with its session,
+ * so a server restart also ends it. Also used by the chaos run (chaos/postgres-restart.ts).
+ */
+export async function holdRestartLock(mode: 'shared' | 'exclusive'): Promise<() => Promise<void>> {
     const deadline = Date.now() + 110_000;
     for (;;) {
         let client: Client | undefined;
