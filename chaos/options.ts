@@ -104,10 +104,12 @@ export function parseChaosOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     return options;
 }
 
+/** The options as the flags that repeat the run. */
 export function describeOptions(options: ChaosOptions): string {
-    return (Object.keys(options) as (keyof ChaosOptions)[])
-        .filter(v => v !== 'restartLockHeld')
-        .map(v => `--${kebab(v)} ${Array.isArray(options[v]) ? (options[v] as string[]).join(',') : options[v]}`).join(' ');
+    const backend = options.backends.length > 1 ? 'both' : options.backends[0];
+    return `--backend ${backend} ` + (Object.keys(options) as (keyof ChaosOptions)[])
+        .filter(v => v !== 'backends' && v !== 'restartLockHeld' && v !== 'keep')
+        .map(v => `--${kebab(v)} ${options[v]}`).join(' ') + (options.keep ? ' --keep' : '');
 }
 
 function fail(message: string): never {
