@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'path';
 
 const projectRoot = resolve(__dirname, '..');
 /** What the child processes load: the library and the chaos files they import. */
-const childSources = ['producer', 'worker', 'chaos-queue', 'process-config', 'random', 'records'].map(v => join(projectRoot, 'chaos', v + '.ts'));
+const childSources = ['producer', 'worker', 'chaos-queue', 'exit-with-parent', 'process-config', 'random', 'records'].map(v => join(projectRoot, 'chaos', v + '.ts'));
 
 export interface ChaosScripts {
     producer: string;

@@ -52,6 +52,7 @@ export class Fleet {
         protected readonly configFor: (role: ChaosRole, slot: number, name: string, file: string) => object,
     ) {
         this.producersLeft = producers;
+        process.on('exit', this.killOnExit);
         this.producersFinished = new Promise(resolve => this.producersDone = resolve);
         if (!producers) this.producersDone();
     }
@@ -101,7 +102,20 @@ export class Fleet {
             }
         }
         await Promise.all(alive.map(v => v.exited));
+        process.off('exit', this.killOnExit);
     }
+
+    /** If this process exits in the middle of a run, its children go with it. */
+    protected readonly killOnExit = () => {
+        for (const incarnation of this.incarnations) {
+            if (incarnation.exitedAt !== undefined) continue;
+            try {
+                process.kill(incarnation.pid, 'SIGKILL');
+            } catch {
+                // Already gone.
+            }
+        }
+    };
 
     stderrOf(incarnation: Incarnation, tail = 2000): string {
         try {
@@ -120,7 +134,8 @@ export class Fleet {
         const stderrFile = join(this.dir, `${name}.stderr`);
         const stderr = openSync(stderrFile, 'a');
         const child = spawn(process.execPath, [role === 'producer' ? this.scripts.producer : this.scripts.worker, JSON.stringify(this.configFor(role, slot, name, file))], {
-            stdio: ['ignore', 'ignore', stderr],
+            // stdin: a pipe that closes when this process is gone, so that the child ends too (exit-with-parent.ts).
+            stdio: ['pipe', 'ignore', stderr],
         });
         closeSync(stderr);
         let exited!: () => void;

@@ -7,6 +7,9 @@ import { describeOptions, parseChaosOptions } from './options';
 import { explanationRule, formatReport } from './report';
 import { runChaos } from './run-chaos';
 
+// Ctrl-C: exit, which kills the run's processes (fleet.ts); a PostgreSQL run's schema chaos_* is left behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 void (async () => {
     const options = parseChaosOptions(process.argv.slice(2));
     console.log(`chaos: ${describeOptions(options)}`);

@@ -28,8 +28,10 @@ export interface ChaosOptions {
     /** High, because every kill of a worker costs an attempt of each message it had leased. */
     maxAttempts: number;
     lease: number;
-    /** PostgreSQL server restarts, evenly spread over `duration`. */
+    /** PostgreSQL server restarts, evenly spread over `duration`; one whose lock comes late happens late (the drain waits for it). */
     pgRestarts: number;
+    /** How long a restart waits for the exclusive restart lock (others' test files hold it shared while they run) before the run fails. */
+    restartLockTimeout: number;
     /** How long after its callback completed a message's settlement may still be uncommitted (see the explanation rule). */
     settleWindow: number;
     drainTimeout: number;
@@ -56,6 +58,7 @@ export const defaultChaosOptions: ChaosOptions = {
     maxAttempts: 1000,
     lease: 10_000,
     pgRestarts: 1,
+    restartLockTimeout: 120_000,
     settleWindow: 5_000,
     drainTimeout: 90_000,
     dir: 'var/chaos',
@@ -63,7 +66,7 @@ export const defaultChaosOptions: ChaosOptions = {
     restartLockHeld: false,
 };
 
-const durations = new Set<keyof ChaosOptions>(['killInterval', 'duration', 'workMax', 'lease', 'settleWindow', 'drainTimeout']);
+const durations = new Set<keyof ChaosOptions>(['killInterval', 'duration', 'workMax', 'lease', 'restartLockTimeout', 'settleWindow', 'drainTimeout']);
 const integers = new Set<keyof ChaosOptions>(['messages', 'producers', 'workers', 'maxParallel', 'seed', 'burst', 'produceConcurrency', 'maxAttempts', 'pgRestarts']);
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, c => '-' + c.toLowerCase());

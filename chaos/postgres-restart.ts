@@ -20,10 +20,13 @@ export interface ServerRestart {
  * server runs meanwhile. The restart ends the lock's session and so the lock.
  * `lockHeld`: the caller holds it already (a jest file under describePostgres
  * exclusive); taking it again from another session would wait forever.
+ * Other runs may hold the lock for minutes: gives up after `lockTimeout`.
  */
-export async function restartPostgres(lockHeld: boolean): Promise<ServerRestart> {
+export async function restartPostgres(lockHeld: boolean, lockTimeout: number): Promise<ServerRestart> {
     const waitStarted = Date.now();
-    const release = lockHeld ? undefined : await holdRestartLock('exclusive');
+    const release = lockHeld ? undefined : await holdRestartLock('exclusive', lockTimeout).catch(error => {
+        throw new Error(`no restart: the exclusive restart lock was not free within ${lockTimeout} ms (other test runs on this server held it): ${error.message}`);
+    });
     const startedAt = Date.now();
     const cluster = ['--skip-systemctl-redirect', readdirSync('/etc/postgresql')[0], 'main'];
     try {

@@ -5,9 +5,11 @@
  */
 import { QueueStorageError } from '../src';
 import { chaosChannel, createChaosQueue } from './chaos-queue';
+import { exitWithParent } from './exit-with-parent';
 import { ProducerConfig } from './process-config';
 import { AppendLog } from './records';
 
+exitWithParent();
 const config: ProducerConfig = JSON.parse(process.argv[2]);
 const ledger = new AppendLog(config.ledger);
 ledger.write('P', config.incarnation, process.pid, Date.now());

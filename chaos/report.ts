@@ -10,7 +10,7 @@ export function formatReport(result: ChaosResult): string {
     const workerKills = a.kills.workers || 1;
     const lines = [
         `== chaos ${result.backend}: ${result.failures.length ? 'FAILED: ' + result.failures.join('; ') : 'passed'}`,
-        `runtime ${s(result.totalMs)} (build ${s(result.buildMs)}, chaos ${s(result.chaosMs)}, drain ${s(result.drainMs)})`,
+        `runtime ${s(result.totalMs)} (build ${s(result.buildMs)}, chaos ${s(result.chaosMs)}, drain ${s(result.drainMs)}); producers done at +${s(result.producersMs)}; peak backlog ${n(result.peakBacklog)}`,
         `kills ${a.kills.total} (${a.kills.workers} workers, ${a.kills.producers} producers)` + (result.backend === 'postgres' ? `, server restarts ${result.restarts.length} (${result.restarts.map(v => `${v.endedAt - v.startedAt} ms`).join(', ')})` : ''),
         `produced (ledger) ${n(a.produced)}; produce() rejected ${a.produceRejected}, cut off by a producer kill ${a.produceCutByKill}`,
         `delivered (unique) ${n(a.delivered)}; callbacks started ${n(a.callbacksStarted)}, completed ${n(a.callbacksCompleted)}, cut off by a worker kill ${n(a.cutByKill)}`,

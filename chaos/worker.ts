@@ -5,10 +5,12 @@
  */
 import { BrokerQueueMessage } from '../src';
 import { chaosChannel, ChaosJob, createChaosQueue } from './chaos-queue';
+import { exitWithParent } from './exit-with-parent';
 import { WorkerConfig } from './process-config';
 import { seededRandom } from './random';
 import { AppendLog } from './records';
 
+exitWithParent();
 const config: WorkerConfig = JSON.parse(process.argv[2]);
 const log = new AppendLog(config.log);
 log.write('W', config.incarnation, process.pid, Date.now());

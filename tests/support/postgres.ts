@@ -75,14 +75,17 @@ export async function dropSchema(schema: string): Promise<void> {
 
 /**
  * Waits for the lock, reconnecting while the server restarts. The lock ends with its session,
- * so a server restart also ends it. Also used by the chaos run (chaos/postgres-restart.ts).
+ * so a server restart also ends it. Also used by the chaos run (chaos/postgres-restart.ts),
+ * which passes `timeout`: then the wait for the lock itself also gives up at the deadline
+ * (lock_timeout), instead of waiting as long as other files hold it.
  */
-export async function holdRestartLock(mode: 'shared' | 'exclusive'): Promise<() => Promise<void>> {
-    const deadline = Date.now() + 110_000;
+export async function holdRestartLock(mode: 'shared' | 'exclusive', timeout?: number): Promise<() => Promise<void>> {
+    const deadline = Date.now() + (timeout ?? 110_000);
     for (;;) {
         let client: Client | undefined;
         try {
             client = await postgresClient();
+            if (timeout !== undefined) await client.query(`SET lock_timeout = ${Math.max(1, deadline - Date.now())}`);
             await client.query(mode === 'shared' ? 'SELECT pg_advisory_lock_shared($1)' : 'SELECT pg_advisory_lock($1)', [restartLockKey]);
             const held = client;
             return async () => { await held.end().catch(() => undefined); };
