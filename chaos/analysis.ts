@@ -38,6 +38,8 @@ export interface Analysis {
     callbacksCompleted: number;
     /** Callbacks that had started in a worker when it was killed, and never completed there. */
     cutByKill: number;
+    /** The highest `message.attempt` a callback saw: kills cost attempts, also of prefetched messages. */
+    maxAttempt: number;
     lost: string[];
     deliveredUnknown: { byProducerKill: number, byRejectedDuringRestart: number, unexplained: string[] };
     duplicates: { messages: number, extraCompletions: number, byKill: number, byRestart: number, unexplained: DuplicateDetail[], perKill: Record<string, number>, maxSettleGapMs?: number };
@@ -76,6 +78,7 @@ export function analyse(incarnations: Incarnation[], restarts: ServerRestart[], 
     let callbacksStarted = 0;
     let callbacksCompleted = 0;
     let cutByKill = 0;
+    let maxAttempt = 0;
 
     for (const incarnation of incarnations) {
         const open = new Map<string, Delivery>();
@@ -88,6 +91,7 @@ export function analyse(incarnations: Incarnation[], restarts: ServerRestart[], 
             } else if (fields[0] === 'S') {
                 const delivery: Delivery = { incarnation, queueId: fields[2], attempt: Number(fields[3]), start: Number(fields[4]) };
                 callbacksStarted++;
+                maxAttempt = Math.max(maxAttempt, delivery.attempt);
                 open.set(fields[1], delivery);
                 let list = deliveries.get(fields[1]);
                 if (!list) deliveries.set(fields[1], list = []);
@@ -188,6 +192,7 @@ export function analyse(incarnations: Incarnation[], restarts: ServerRestart[], 
         callbacksStarted,
         callbacksCompleted,
         cutByKill,
+        maxAttempt,
         lost,
         deliveredUnknown,
         duplicates,

@@ -20,7 +20,7 @@ export function formatReport(result: ChaosResult): string {
             + (a.duplicates.maxSettleGapMs !== undefined ? `; longest completion-to-kill gap ${a.duplicates.maxSettleGapMs} ms (window ${result.options.settleWindow} ms)` : ''),
         `duplicates per kill: ${perKill.length ? perKill.slice(0, 12).map(([name, count]) => `${name} ${count}`).join(', ') + (perKill.length > 12 ? `, ... (${perKill.length} kills in all; report.json has each duplicate)` : '') : 'none'}`,
         `redelivered (started more than once) ${n(a.redelivered.messages)}, unexplained ${a.redelivered.unexplained.length}; stored twice ${a.storedTwice.length}`,
-        `failed ${result.finalStats?.failed ?? '?'}; final stats ${result.finalStats ? `pending ${result.finalStats.pending}, delayed ${result.finalStats.delayed}, in flight ${result.finalStats.inFlight}` : 'unavailable'}`,
+        `failed ${result.finalStats?.failed ?? '?'} (max attempts ${result.options.maxAttempts}, highest attempt seen ${a.maxAttempt}); final stats ${result.finalStats ? `pending ${result.finalStats.pending}, delayed ${result.finalStats.delayed}, in flight ${result.finalStats.inFlight}` : 'unavailable'}`,
     ];
     if (a.unexpectedExits.length) lines.push(`unexpected exits: ${a.unexpectedExits.map(v => `${v.name} (${v.code ?? v.signal})`).join(', ')}`);
     for (const detail of a.duplicates.unexplained.slice(0, 5)) lines.push(`unexplained duplicate ${detail.id}: ${detail.explanations.map(v => v.kind === 'unexplained' ? v.reason : v.kind).join('; ')}`);
