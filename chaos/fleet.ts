@@ -144,7 +144,9 @@ export class Fleet {
         child.once('exit', (code, signal) => {
             Object.assign(incarnation, { exitedAt: Date.now(), code, signal });
             const finished = role === 'producer' && code === 0;
-            const stopped = role === 'worker' && this.stopping && code === 0;
+            // A worker that was still loading when the stop came dies of the SIGTERM before its handler exists:
+            // no callback can have started before the handler (both are set up in the script's first turn), so it is a clean stop too.
+            const stopped = role === 'worker' && this.stopping && (code === 0 || signal === 'SIGTERM');
             incarnation.unexpected = incarnation.killSentAt === undefined && !finished && !stopped;
             if (finished && --this.producersLeft === 0) this.producersDone();
             if (!finished && !this.stopping) this.spawn(role, slot);

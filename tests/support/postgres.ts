@@ -36,7 +36,8 @@ export function describePostgres(name: string, body: () => void, options: { excl
     describe(name, () => {
         let release: (() => Promise<void>) | undefined;
         beforeAll(async () => {
-            release = await holdRestartLock(options.exclusive ? 'exclusive' : 'shared');
+            // Bounded below the hook's timeout: a wait that outlived the hook would take the lock later and hold it until the process ends.
+            release = await holdRestartLock(options.exclusive ? 'exclusive' : 'shared', 110_000);
         }, 120_000);
         afterAll(async () => {
             await release?.();
@@ -75,9 +76,9 @@ export async function dropSchema(schema: string): Promise<void> {
 
 /**
  * Waits for the lock, reconnecting while the server restarts. The lock ends with its session,
- * so a server restart also ends it. Also used by the chaos run (chaos/postgres-restart.ts),
- * which passes `timeout`: then the wait for the lock itself also gives up at the deadline
- * (lock_timeout), instead of waiting as long as other files hold it.
+ * so a server restart also ends it. Also used by the chaos run (chaos/postgres-restart.ts).
+ * With `timeout` the wait for the lock itself also gives up at the deadline (lock_timeout),
+ * instead of waiting as long as other files hold it.
  */
 export async function holdRestartLock(mode: 'shared' | 'exclusive', timeout?: number): Promise<() => Promise<void>> {
     const deadline = Date.now() + (timeout ?? 110_000);
