@@ -14,6 +14,8 @@ export interface Incarnation {
     file: string;
     stderrFile: string;
     spawnedAt: number;
+    /** It said `ready` (connected; a worker consuming). Only ready processes are killed: on a loaded machine a start can take seconds. */
+    readyAt?: number;
     /** Taken right before the SIGKILL was sent: no later delivery can be caused by this kill. */
     killSentAt?: number;
     /** When this process saw the exit: every line the process wrote is older. */
@@ -64,6 +66,11 @@ export class Fleet {
 
     alive(): Incarnation[] {
         return this.incarnations.filter(v => v.exitedAt === undefined && v.killSentAt === undefined);
+    }
+
+    /** Alive and ready: what a kill may hit. */
+    killable(): Incarnation[] {
+        return this.alive().filter(v => v.readyAt !== undefined);
     }
 
     /** kill -9. False when the process was already gone (it finished meanwhile). */
@@ -135,12 +142,15 @@ export class Fleet {
         const stderr = openSync(stderrFile, 'a');
         const child = spawn(process.execPath, [role === 'producer' ? this.scripts.producer : this.scripts.worker, JSON.stringify(this.configFor(role, slot, name, file))], {
             // stdin: a pipe that closes when this process is gone, so that the child ends too (exit-with-parent.ts).
-            stdio: ['pipe', 'ignore', stderr],
+            // stdout: the child's `ready`.
+            stdio: ['pipe', 'pipe', stderr],
         });
         closeSync(stderr);
         let exited!: () => void;
         const incarnation: Incarnation = { name, role, slot, pid: child.pid!, file, stderrFile, spawnedAt: Date.now(), exited: new Promise(resolve => exited = resolve) };
         this.incarnations.push(incarnation);
+        child.stdout!.once('data', () => incarnation.readyAt = Date.now());
+        child.stdout!.resume();
         child.once('exit', (code, signal) => {
             Object.assign(incarnation, { exitedAt: Date.now(), code, signal });
             const finished = role === 'producer' && code === 0;

@@ -45,6 +45,7 @@ async function lane(): Promise<void> {
 
 void (async () => {
     await queue.connect();
+    process.stdout.write('ready\n');
     await Promise.all(Array.from({ length: config.concurrency }, lane));
     ledger.write('X', Date.now());
     await queue.close();

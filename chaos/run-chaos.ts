@@ -99,8 +99,8 @@ export async function runChaos(backend: ChaosBackendName, options: ChaosOptions,
             // The schedule of the run, not a synchronisation: kills come at random times.
             await pause(options.killInterval * (0.5 + random()));
             if (Date.now() >= chaosEnd) break;
-            const alive = fleet.alive();
-            if (alive.length && fleet.kill(alive[Math.floor(random() * alive.length)])) kills++;
+            const killable = fleet.killable();
+            if (killable.length && fleet.kill(killable[Math.floor(random() * killable.length)])) kills++;
         }
         const chaosMs = Date.now() - startedAt;
         say(`chaos ${backend}: ${kills} kills in ${(chaosMs / 1000).toFixed(1)} s; draining`);

@@ -44,7 +44,7 @@ process.once('SIGTERM', () => void (async () => {
     log.write('X', Date.now());
     process.exit(0);
 })());
-consuming.catch(error => {
+consuming.then(() => process.stdout.write('ready\n'), error => {
     console.error(Date.now(), 'fatal', error);
     process.exit(1);
 });
