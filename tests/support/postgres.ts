@@ -78,15 +78,17 @@ class RestartLock {
     protected released = false;
     protected granted = false;
 
-    constructor(protected readonly mode: 'shared' | 'exclusive') {
+    constructor(protected readonly mode: 'shared' | 'exclusive', protected readonly waitMs = 110_000) {
     }
 
     async acquire(): Promise<void> {
-        const deadline = Date.now() + 110_000;
+        const deadline = Date.now() + this.waitMs;
         while (!this.released) {
             try {
                 this.client = await postgresClient();
                 if (this.released) break;
+                // The wait itself gives up at the deadline too, instead of as long as other files hold the lock.
+                await this.client.query(`SET lock_timeout = ${Math.max(1, deadline - Date.now())}`);
                 await this.client.query(this.mode === 'shared' ? 'SELECT pg_advisory_lock_shared($1)' : 'SELECT pg_advisory_lock($1)', [restartLockKey]);
                 this.granted = true;
                 return;
@@ -113,4 +115,19 @@ class RestartLock {
         if (client && !this.granted && pid) await sql('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
         await client?.end().catch(() => undefined);
     }
+}
+
+/**
+ * The restart lock outside a `describePostgres` block (the chaos run restarts the server under it).
+ * Resolves with the function that releases it; gives up after `waitMs`.
+ */
+export async function holdRestartLock(mode: 'shared' | 'exclusive', waitMs?: number): Promise<() => Promise<void>> {
+    const lock = new RestartLock(mode, waitMs);
+    try {
+        await lock.acquire();
+    } catch (error) {
+        await lock.release();
+        throw error;
+    }
+    return () => lock.release();
 }
