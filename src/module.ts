@@ -1,4 +1,4 @@
-import { createModuleClass } from '@deepkit/app';
+import { AppModule, createModuleClass } from '@deepkit/app';
 import { Logger } from '@deepkit/logger';
 import { QueueFailedCommand } from './cli/queue-failed';
 import { QueuePurgeCommand } from './cli/queue-purge';
@@ -15,8 +15,9 @@ import { QueueScheduleBootstrap } from './schedule/schedule-provider';
 /**
  * The queue as a Deepkit module: registers and exports `BrokerQueue` and the
  * storage adapter the config names (`QueueStorageAdapter`; one the app
- * provides itself wins), drains consumers and closes storage on shutdown and
- * on SIGTERM/SIGINT, and adds the operator commands `queue:stats`,
+ * provides itself wins), drains consumers and closes storage on shutdown, on
+ * SIGTERM/SIGINT and, inside `server:start`, on the framework's server
+ * shutdown, and adds the operator commands `queue:stats`,
  * `queue:failed`, `queue:retry`, `queue:purge` and `queue:schedules`. Schedules declared
  * with `provideSchedule()` are upserted when a command starts.
  *
@@ -55,5 +56,22 @@ export class BrokerQueueModule extends createModuleClass({
     override process(): void {
         // Fail at startup, not at the first message.
         resolveModuleOptions(this.config);
+        if (importsFrameworkModule(this)) {
+            // Required here, not imported: apps without FrameworkModule never load @deepkit/framework.
+            this.addListener(require('./module-server-shutdown').BrokerQueueServerListener);
+        }
     }
+}
+
+/** Whether the app this module belongs to imports `@deepkit/framework`'s FrameworkModule, found by its module name. */
+function importsFrameworkModule(module: AppModule<any>): boolean {
+    let root: AppModule<any> = module;
+    while (root.getParent()) root = root.getParent() as AppModule<any>;
+    const seen = new Set<AppModule<any>>();
+    const visit = (current: AppModule<any>): boolean => {
+        if (seen.has(current)) return false;
+        seen.add(current);
+        return current.getName() === 'framework' || current.getImports().some(visit);
+    };
+    return visit(root);
 }

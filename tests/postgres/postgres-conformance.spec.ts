@@ -6,7 +6,11 @@ import { describePostgres, dropSchema, postgresUrl, testSchema } from '../suppor
 describePostgres('postgres', () => {
     const postgres = async () => {
         const schema = testSchema();
-        return { storage: new PostgresQueueAdapter({ connectionString: postgresUrl, schema }), cleanup: () => dropSchema(schema) };
+        return {
+            storage: new PostgresQueueAdapter({ connectionString: postgresUrl, schema }),
+            location: { kind: 'postgres' as const, connectionString: postgresUrl, schema },
+            cleanup: () => dropSchema(schema),
+        };
     };
     storageConformanceSuite('postgres', postgres);
     scheduleConformanceSuite('postgres', postgres);
