@@ -1,5 +1,6 @@
 import { Incarnation } from './fleet';
 import { ServerRestart } from './postgres-restart';
+import { consumeRejectedExitCode } from './process-config';
 import { chaosId, readRecords } from './records';
 
 /** One callback run of a message in one worker incarnation. */
@@ -26,7 +27,10 @@ export interface DuplicateDetail {
 
 export interface Analysis {
     kills: { total: number, workers: number, producers: number };
+    /** Exited without being killed, finishing or being stopped, and not explained below. */
     unexpectedExits: { name: string, code?: number | null, signal?: string | null }[];
+    /** Workers whose consume() the storage rejected within `settleWindow` of a server restart (they were started again). */
+    consumeRejectedByRestart: number;
     /** produce() calls that resolved: the ledger's R lines. */
     produced: number;
     produceRejected: number;
@@ -79,6 +83,7 @@ export function analyse(incarnations: Incarnation[], restarts: ServerRestart[], 
     let callbacksCompleted = 0;
     let cutByKill = 0;
     let maxAttempt = 0;
+    const consumeRejectedAt = new Map<Incarnation, number>();
 
     for (const incarnation of incarnations) {
         const open = new Map<string, Delivery>();
@@ -88,6 +93,8 @@ export function analyse(incarnations: Incarnation[], restarts: ServerRestart[], 
                 if (fields[0] === 'S') sent.set(id, { at: Number(fields[2]), incarnation });
                 else if (fields[0] === 'R') resolved.set(id, fields[2]);
                 else if (fields[0] === 'E') rejected.set(id, Number(fields[2]));
+            } else if (fields[0] === 'F') {
+                consumeRejectedAt.set(incarnation, Number(fields[1]));
             } else if (fields[0] === 'S') {
                 const delivery: Delivery = { incarnation, queueId: fields[2], attempt: Number(fields[3]), start: Number(fields[4]) };
                 callbacksStarted++;
@@ -182,9 +189,12 @@ export function analyse(incarnations: Incarnation[], restarts: ServerRestart[], 
     }
 
     const kills = incarnations.filter(killed);
+    const duringRestart = (at: number | undefined) => at !== undefined && restarts.some(r => at >= r.startedAt - settleWindow && at <= r.endedAt + settleWindow);
+    const rejectedByRestart = (v: Incarnation) => v.code === consumeRejectedExitCode && duringRestart(consumeRejectedAt.get(v));
     return {
         kills: { total: kills.length, workers: kills.filter(v => v.role === 'worker').length, producers: kills.filter(v => v.role === 'producer').length },
-        unexpectedExits: incarnations.filter(v => v.unexpected).map(v => ({ name: v.name, code: v.code, signal: v.signal })),
+        unexpectedExits: incarnations.filter(v => v.unexpected && !rejectedByRestart(v)).map(v => ({ name: v.name, code: v.code, signal: v.signal })),
+        consumeRejectedByRestart: incarnations.filter(v => v.unexpected && rejectedByRestart(v)).length,
         produced: resolved.size,
         produceRejected: rejected.size,
         produceCutByKill: [...sent.keys()].filter(id => !resolved.has(id) && !rejected.has(id)).length,

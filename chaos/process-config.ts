@@ -26,3 +26,9 @@ export interface WorkerConfig {
     workMax: number;
     seed: number;
 }
+
+/**
+ * A worker whose consume() was rejected with a QueueStorageError writes `F <t> <code>` and exits with this code;
+ * the fleet starts it again, as a supervisor would. During a server restart that is explained (analysis.ts).
+ */
+export const consumeRejectedExitCode = 3;

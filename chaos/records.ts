@@ -9,7 +9,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'fs';
  *   S <seq> <t>   calling       S <chaosId> <queueId> <attempt> <t>   callback started
  *   R <seq> <queueId> <t>       C <chaosId> <t>                       callback returning
  *   E <seq> <t> <error>         X <t>                                 stopped cleanly
- *   X <t>   finished
+ *   X <t>   finished            F <t> <code>                          consume() rejected by the storage
  *
  * A message's chaos id is `<producer incarnation>:<seq>`.
  */

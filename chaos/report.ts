@@ -22,6 +22,7 @@ export function formatReport(result: ChaosResult): string {
         `redelivered (started more than once) ${n(a.redelivered.messages)}, unexplained ${a.redelivered.unexplained.length}; stored twice ${a.storedTwice.length}`,
         `failed ${result.finalStats?.failed ?? '?'} (max attempts ${result.options.maxAttempts}, highest attempt seen ${a.maxAttempt}); final stats ${result.finalStats ? `pending ${result.finalStats.pending}, delayed ${result.finalStats.delayed}, in flight ${result.finalStats.inFlight}` : 'unavailable'}`,
     ];
+    if (a.consumeRejectedByRestart) lines.push(`workers whose consume() was rejected by a server restart while it registered (exited, started again): ${a.consumeRejectedByRestart}`);
     if (a.unexpectedExits.length) lines.push(`unexpected exits: ${a.unexpectedExits.map(v => `${v.name} (${v.code ?? v.signal})`).join(', ')}`);
     for (const detail of a.duplicates.unexplained.slice(0, 5)) lines.push(`unexplained duplicate ${detail.id}: ${detail.explanations.map(v => v.kind === 'unexplained' ? v.reason : v.kind).join('; ')}`);
     for (const detail of a.redelivered.unexplained.slice(0, 5)) lines.push(`unexplained redelivery ${detail.id}: ${detail.explanations.map(v => v.kind === 'unexplained' ? v.reason : v.kind).join('; ')}`);

@@ -111,9 +111,10 @@ export async function runChaos(backend: ChaosBackendName, options: ChaosOptions,
         let drainMs: number | undefined;
         let finalStats: ChannelStats | undefined;
         const timeLeft = () => new Promise<false>(resolve => setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())).unref());
-        if (!await Promise.race([fleet.producersFinished.then(() => true), timeLeft()])) failures.push(`producers did not finish within the drain timeout (${options.drainTimeout} ms)`);
-        // Polled: no event says that another process's queue is empty.
-        while (!failures.length) {
+        const producersFinished = await Promise.race([fleet.producersFinished.then(() => true), timeLeft()]);
+        if (!producersFinished) failures.push(`producers did not finish within the drain timeout (${options.drainTimeout} ms)`);
+        // Polled: no event says that another process's queue is empty. A failed restart does not skip the drain.
+        while (producersFinished) {
             finalStats = (await observer.stats(chaosChannelName).catch(() => []))[0];
             if (finalStats && !finalStats.pending && !finalStats.delayed && !finalStats.inFlight) {
                 drainMs = Date.now() - drainStarted;

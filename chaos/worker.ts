@@ -1,12 +1,13 @@
 /**
  * A worker process of the chaos run (compiled, started by the fleet; argv[2] is a WorkerConfig as JSON).
  * Logs every callback's start and completion; SIGTERM releases the consumer
- * (running callbacks finish and settle) and exits.
+ * (running callbacks finish and settle) and exits. A consume() that the storage
+ * rejects (a server restart while it registers) is logged and ends the process.
  */
-import { BrokerQueueMessage } from '../src';
+import { BrokerQueueMessage, QueueStorageError } from '../src';
 import { chaosChannel, ChaosJob, createChaosQueue } from './chaos-queue';
 import { exitWithParent } from './exit-with-parent';
-import { WorkerConfig } from './process-config';
+import { consumeRejectedExitCode, WorkerConfig } from './process-config';
 import { seededRandom } from './random';
 import { AppendLog } from './records';
 
@@ -46,5 +47,6 @@ process.once('SIGTERM', () => void (async () => {
 })());
 consuming.then(() => process.stdout.write('ready\n'), error => {
     console.error(Date.now(), 'fatal', error);
-    process.exit(1);
+    if (error instanceof QueueStorageError) log.write('F', Date.now(), error.code ?? error.name);
+    process.exit(error instanceof QueueStorageError ? consumeRejectedExitCode : 1);
 });

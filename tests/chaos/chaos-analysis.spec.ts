@@ -131,3 +131,10 @@ test('a last line cut off by the kill is ignored', () => {
     writeFileSync(worker.file, 'S p0.0:0 q0 1 20\nC p0.0:0 21\nS p0.0:1 q', { flag: 'w' });
     expect(analyse([producer(0), worker], [], settleWindow)).toMatchObject({ callbacksStarted: 1, lost: [] });
 });
+
+test('a worker whose consume() the storage rejected: explained only during a server restart', () => {
+    const worker = { ...incarnation('w0.0', ['W w0.0 1 5400', 'F 5500 57P01']), code: 3, unexpected: true };
+    const restarts: ServerRestart[] = [{ lockWaitMs: 0, startedAt: 5100, endedAt: 6000 }];
+    expect(analyse([producer(), worker], restarts, settleWindow)).toMatchObject({ consumeRejectedByRestart: 1, unexpectedExits: [] });
+    expect(analyse([producer(), worker], [], settleWindow)).toMatchObject({ consumeRejectedByRestart: 0, unexpectedExits: [{ name: 'w0.0', code: 3 }] });
+});
