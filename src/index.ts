@@ -2,6 +2,7 @@ export * from './errors';
 export * from './duration';
 export * from './options';
 export * from './storage';
+export * from './latency-buckets';
 export * from './storage-adapter';
 export * from './broker-compat';
 export * from './message';

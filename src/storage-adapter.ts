@@ -2,8 +2,8 @@ import { Type } from '@deepkit/type';
 import { DeepkitBrokerBridge, DeepkitBrokerProduceOptions, DeepkitBrokerQueueMessage } from './broker-compat';
 import { Release } from './queue';
 import {
-    ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, QueueStorage, Settlement,
+    ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, EnqueueRequest, EnqueueResult,
+    FailedMessage, MessageId, MessageInfo, QueueStorage, Settlement,
 } from './storage';
 
 /**
@@ -41,6 +41,11 @@ export abstract class QueueStorageAdapter implements QueueStorage {
     abstract listFailed(channel: string, options: { limit: number, offset: number }): Promise<FailedMessage[]>;
     abstract retryFailed(channel: string, ids?: MessageId[]): Promise<number>;
     abstract purge(channel: string, which: 'failed' | 'all'): Promise<number>;
+    abstract searchFailed(channel: string, options: { search?: string, limit: number, offset: number }): Promise<{ total: number, messages: FailedMessage[] }>;
+    abstract getMessage(id: MessageId): Promise<MessageInfo | undefined>;
+    abstract history(options: { since: number, channel?: string }): Promise<ChannelMinute[]>;
+    abstract totals(): Promise<ChannelTotals[]>;
+    abstract listConsumers(): Promise<ConsumerInfo[]>;
 
     /** `@deepkit/broker`'s `BrokerAdapterQueue.produce`: validates and stores the message; resolves after the commit. */
     produce(name: string, message: any, type: Type, options?: DeepkitBrokerProduceOptions): Promise<void> {
