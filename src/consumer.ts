@@ -3,6 +3,7 @@ import { performance } from 'perf_hooks';
 import { Batcher, BatchWaiter } from './batcher';
 import { MessageCodec } from './codec';
 import { QueueDecodeError } from './errors';
+import { CallbackObservation, QueueInstrumentation } from './instrumentation';
 import { BrokerQueueMessage } from './message';
 import { hostIdentity } from './process-liveness';
 import { backoffDelay, BrokerQueueChannelOptionsResolved, BrokerQueueConsumeOptionsResolved } from './options';
@@ -27,6 +28,8 @@ export interface ConsumerContext {
     logger: QueueLogger;
     /** Backstop for a missed wake-up, and the longest wait for a delayed message. */
     pollInterval: number;
+    /** Metrics, tracing, profiling; undefined when off. */
+    instrumentation?: QueueInstrumentation;
 }
 
 /**
@@ -218,6 +221,11 @@ export class QueueConsumer<T> {
      */
     protected process(claimed: ClaimedMessage): void {
         this.running.push(claimed);
+        const observation = this.context.instrumentation?.process?.(claimed);
+        if (observation) {
+            observation.run(() => this.processObserved(claimed, observation));
+            return;
+        }
         const started = performance.now();
         let message: BrokerQueueMessage<T>;
         try {
@@ -244,6 +252,37 @@ export class QueueConsumer<T> {
             );
         } else {
             this.finish(claimed, started, this.succeeded(claimed, message));
+        }
+    }
+
+    /** `process()` with an observer: the callback runs in its context, and it hears the outcome. Kept apart so that the plain path stays as lean. */
+    protected processObserved(claimed: ClaimedMessage, observation: CallbackObservation): void {
+        const started = performance.now();
+        const finish = (settlement: Settlement, error?: unknown) => {
+            observation.end(settlement.kind, performance.now() - started, error);
+            this.finish(claimed, started, settlement);
+        };
+        let message: BrokerQueueMessage<T>;
+        try {
+            const data = this.codec.decode(claimed.payload);
+            message = new BrokerQueueMessage(claimed.id, claimed.channel, data, claimed.attempt, claimed.maxAttempts, claimed.priority, claimed.producedAt);
+        } catch (error) {
+            const text = error instanceof QueueDecodeError ? error.message : String(error);
+            this.context.logger.error(`Queue message ${claimed.id} of channel '${this.channel}' failed: ${text}`);
+            finish({ kind: 'fail', id: claimed.id, consumerId: this.id, error: text }, error);
+            return;
+        }
+        let result: Promise<void> | void;
+        try {
+            result = this.callback(message.data, message);
+        } catch (error) {
+            finish(this.failed(claimed, error), error);
+            return;
+        }
+        if (isThenable(result)) {
+            Promise.resolve(result).then(() => finish(this.succeeded(claimed, message)), error => finish(this.failed(claimed, error), error));
+        } else {
+            finish(this.succeeded(claimed, message));
         }
     }
 
