@@ -1,5 +1,5 @@
 import { BrokerQueue } from '../queue';
-import { DashboardCapabilities, storageOf } from './dashboard-data';
+import { callCapability, DashboardCapabilities, storageOf } from './dashboard-data';
 import { Raw } from './dashboard-html';
 import { confirmPurgePage, PageContext } from './dashboard-pages';
 
@@ -23,7 +23,6 @@ export async function performAction(queue: BrokerQueue, can: DashboardCapabiliti
     const channel = fields.get('channel');
     if (!channel) return fail(400, "Missing 'channel'");
     const id = fields.get('id') || undefined;
-    const q = queue as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
     switch (name) {
         case 'retry': {
             const count = await queue.retryFailed(channel, id === undefined ? undefined : [id]);
@@ -43,12 +42,12 @@ export async function performAction(queue: BrokerQueue, can: DashboardCapabiliti
         case 'pause':
         case 'resume':
             if (!can.pause) return fail(404, 'This queue cannot pause channels');
-            await q[name].call(queue, channel);
+            await callCapability(queue, name, channel);
             return { status: 303, message: '', flash: name === 'pause' ? 'paused' : 'resumed' };
         case 'cancel':
             if (!can.cancel) return fail(404, 'This queue cannot cancel messages');
             if (!id) return fail(400, "Missing 'id'");
-            await q.cancel.call(queue, channel, id);
+            await callCapability(queue, 'cancel', channel, id);
             return { status: 303, message: '', flash: 'cancelled' };
     }
     return fail(404, 'Unknown action');

@@ -101,7 +101,9 @@ const script = `(function () {
             { label: 'produced', stroke: '#2f5bd3', width: 2 }, { label: 'completed', stroke: '#1b8a5a', width: 2 }, { label: 'failed', stroke: '#b3261e', width: 2 }],
         }, [series.time, series.produced, series.done, series.failed], throughput));
         plots.push(new window.uPlot({ width: width, height: 200, axes: axes, scales: { x: { time: true } }, series: [{},
-            { label: 'p50', stroke: '#2f5bd3', width: 2, spanGaps: true }, { label: 'p95', stroke: '#d9822b', width: 2, spanGaps: true }],
+            // Points too: a minute with claims between idle ones is a single point, which a line alone does not show.
+            { label: 'p50', stroke: '#2f5bd3', width: 2, spanGaps: true, points: { show: true, size: 6 } },
+            { label: 'p95', stroke: '#d9822b', width: 2, spanGaps: true, points: { show: true, size: 6 } }],
         }, [series.time, series.p50, series.p95], latency));
         charts.setAttribute('data-drawn', series.step === 1 ? 'hour' : 'day');
     }

@@ -138,8 +138,9 @@ export function isHttps(request: IncomingMessage, trustProxy: boolean): boolean 
  * this also covers a guard that relies on the app's own cookies.
  */
 export function isSameOrigin(request: IncomingMessage): boolean {
+    // Browsers send Sec-Fetch-Site on every request (and cannot be made to lie); older ones send Origin.
     const site = request.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin') return false;
+    if (site !== undefined) return site === 'same-origin';
     const origin = request.headers.origin ?? request.headers.referer;
     if (!origin || origin === 'null') return false;
     try {

@@ -17,12 +17,19 @@ export interface DashboardCapabilities {
 type Maybe = Record<string, unknown>;
 
 export function capabilities(queue: BrokerQueue): DashboardCapabilities {
-    const q = queue as unknown as Maybe;
+    const has = (name: string) => typeof (queue as unknown as Maybe)[name] === 'function' || typeof (queue.adapter as unknown as Maybe)[name] === 'function';
     return {
-        pause: typeof q.pause === 'function' && typeof q.resume === 'function',
-        cancel: typeof q.cancel === 'function',
-        schedules: typeof q.schedules === 'function',
+        pause: has('pause') && has('resume'),
+        cancel: has('cancel'),
+        schedules: typeof (queue as unknown as Maybe).schedules === 'function',
     };
+}
+
+/** Calls a capability on the queue where it has it, else on its storage (`pause(channel)`, `cancel(channel, id)`, ...). */
+export async function callCapability(queue: BrokerQueue, name: string, ...args: unknown[]): Promise<unknown> {
+    await queue.connect();
+    const target = typeof (queue as unknown as Maybe)[name] === 'function' ? queue : queue.adapter;
+    return (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name](...args);
 }
 
 /** The storage, connected: the dashboard reads it directly, as the CLI does. */

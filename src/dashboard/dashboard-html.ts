@@ -76,7 +76,7 @@ export function layout(options: LayoutOptions): string {
     const { base } = options;
     return '<!doctype html>' + html`<html lang="en"><head>
 <meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${options.title} · Queue dashboard</title>
 <link rel="stylesheet" href="${base}/assets/uplot.css"><link rel="stylesheet" href="${base}/assets/dashboard.css">
 <script src="${base}/assets/uplot.js" defer></script><script src="${base}/assets/dashboard.js" defer></script>
@@ -105,7 +105,7 @@ export function actionForm(base: string, csrf: string, action: string, fields: R
  */
 export function loginPage(base: string, nonce: string, message?: string): string {
     return '<!doctype html>' + html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Log in · Queue dashboard</title>
+<link rel="icon" href="data:,"><title>Log in · Queue dashboard</title>
 <style nonce="${nonce}">
 body { font: 15px/1.4 system-ui, sans-serif; background: #f4f5f7; display: grid; place-items: center; min-height: 90vh; margin: 0; color: #1d2430; }
 form { background: #fff; padding: 2rem; border-radius: 8px; box-shadow: 0 1px 4px #0002; display: grid; gap: .8rem; width: 20rem; }

@@ -13,12 +13,13 @@ export interface DashboardRequest {
 
 const strictPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/** Headers on every answer: nothing is cached, framed, sniffed or sent on as a referrer. */
+/** Headers on every answer: nothing is cached, framed or sniffed, and no URL leaves the site as a referrer. */
 function secure(response: ServerResponse, policy = strictPolicy): void {
     response.setHeader('Content-Security-Policy', policy);
     response.setHeader('X-Content-Type-Options', 'nosniff');
     response.setHeader('X-Frame-Options', 'DENY');
-    response.setHeader('Referrer-Policy', 'no-referrer');
+    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on our own form posts.
+    response.setHeader('Referrer-Policy', 'same-origin');
     response.setHeader('Cache-Control', 'no-store');
     response.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
 }

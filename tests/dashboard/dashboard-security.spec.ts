@@ -50,7 +50,8 @@ describe('dashboard security', () => {
     });
 
     test('a wrong Bearer token, a forged cookie or a wrong login get 401', async () => {
-        for (const headers of [{ authorization: 'Bearer wrong-token-0123456789abcdef' }, { authorization: 'Basic abc' }, { cookie: 'dq_session=9999999999999.abc.def' }]) {
+        const attempts: Record<string, string>[] = [{ authorization: 'Bearer wrong-token-0123456789abcdef' }, { authorization: 'Basic abc' }, { cookie: 'dq_session=9999999999999.abc.def' }];
+        for (const headers of attempts) {
             const response = await fetch(`${app.url}/api/overview`, { headers });
             expect(response.status).toBe(401);
             expect(await response.text()).toBe('Unauthorized\n');
