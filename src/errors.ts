@@ -34,10 +34,31 @@ export class QueueStorageError extends QueueError {
     }
 }
 
+/**
+ * The storage rejected a value of the request (out of range, too large, a constraint). Nothing was written,
+ * and writing the same request again fails the same way; other requests are not affected.
+ */
+export class QueueStorageDataError extends QueueStorageError {
+}
+
 /** The storage stayed locked by another process for longer than the configured busy timeout. */
 export class QueueStorageBusyError extends QueueStorageError {
 }
 
 /** The queue or its storage was closed; no new work is accepted. */
 export class QueueClosedError extends QueueError {
+}
+
+/** Why a running message's `message.signal` was aborted. More kinds will come: treat unknown ones like 'shutdown'. */
+export type QueueAbortKind = 'timeout' | 'shutdown';
+
+/**
+ * The `reason` of an aborted `message.signal`. Once it is aborted, whatever
+ * the callback still does settles nothing: the message was already retried
+ * (`timeout`) or handed back for redelivery (`shutdown`).
+ */
+export class QueueMessageAbortedError extends QueueError {
+    constructor(message: string, public readonly kind: QueueAbortKind) {
+        super(message);
+    }
 }

@@ -4,7 +4,11 @@ import { ClaimedMessage, EnqueueRequest, Settlement } from './storage';
 export interface CallbackObservation {
     /** Runs the callback inside the observer's context (an active trace span, a Stopwatch frame). Calls `callback` exactly once. */
     run<R>(callback: () => R): R;
-    /** The callback finished (or its payload could not be decoded): how it settles, how long it took, and its error if it threw. */
+    /**
+     * The callback finished (or its payload could not be decoded, or it timed out): how it settles, how long it
+     * took, and its error if it threw. `'release'` when the shutdown timeout abandoned it (its late result settles
+     * nothing); never `'start'`, which only records that a callback starts.
+     */
     end(outcome: Settlement['kind'], durationMs: number, error?: unknown): void;
 }
 

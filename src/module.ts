@@ -1,4 +1,4 @@
-import { createModuleClass } from '@deepkit/app';
+import { AppModule, createModuleClass } from '@deepkit/app';
 import { ClassType } from '@deepkit/core';
 import { Logger } from '@deepkit/logger';
 import { Stopwatch } from '@deepkit/stopwatch';
@@ -20,8 +20,9 @@ import { QueueStorageAdapter } from './storage-adapter';
 /**
  * The queue as a Deepkit module: registers and exports `BrokerQueue` and the
  * storage adapter the config names (`QueueStorageAdapter`; one the app
- * provides itself wins), drains consumers and closes storage on shutdown and
- * on SIGTERM/SIGINT, and adds the operator commands `queue:stats`,
+ * provides itself wins), drains consumers and closes storage on shutdown, on
+ * SIGTERM/SIGINT and, inside `server:start`, on the framework's server
+ * shutdown, and adds the operator commands `queue:stats`,
  * `queue:failed`, `queue:retry` and `queue:purge`.
  *
  *     new App({
@@ -77,6 +78,10 @@ export class BrokerQueueModule extends createModuleClass({
         // Fail at startup, not at the first message.
         resolveModuleOptions(this.config);
         if (this.config.dashboard?.enabled) this.addDashboard();
+        if (importsFrameworkModule(this)) {
+            // Required here, not imported: apps without FrameworkModule never load @deepkit/framework.
+            this.addListener(require('./module-server-shutdown').BrokerQueueServerListener);
+        }
     }
 
     protected addDashboard(): void {
@@ -102,4 +107,17 @@ export class BrokerQueueModule extends createModuleClass({
         const { createDashboardController } = require('./dashboard/dashboard-controller') as typeof import('./dashboard/dashboard-controller');
         this.addController(createDashboardController(options.path));
     }
+}
+
+/** Whether the app this module belongs to imports `@deepkit/framework`'s FrameworkModule, found by its module name. */
+function importsFrameworkModule(module: AppModule<any>): boolean {
+    let root: AppModule<any> = module;
+    while (root.getParent()) root = root.getParent() as AppModule<any>;
+    const seen = new Set<AppModule<any>>();
+    const visit = (current: AppModule<any>): boolean => {
+        if (seen.has(current)) return false;
+        seen.add(current);
+        return current.getName() === 'framework' || current.getImports().some(visit);
+    };
+    return visit(root);
 }

@@ -6,6 +6,7 @@ import { ConsumeCallback, QueueConsumer, QueueLogger } from './consumer';
 import { Duration, parseDuration } from './duration';
 import { QueueClosedError, QueueOptionError } from './errors';
 import { combineInstrumentation, QueueInstrumentation } from './instrumentation';
+import { EnqueueFailure, enqueueGroup, enqueueResult } from './group-enqueue';
 import {
     BrokerQueueChannelOptions,
     BrokerQueueChannelOptionsResolved,
@@ -59,7 +60,7 @@ export class BrokerQueue {
     protected consumerListeners = new Set<(active: number) => void>();
     protected stopping = new Set<Promise<boolean>>();
     protected maintenanceTimers: NodeJS.Timeout[] = [];
-    protected readonly enqueueBatcher: Batcher<EnqueueRequest, EnqueueResult>;
+    protected readonly enqueueBatcher: Batcher<EnqueueRequest, EnqueueResult | EnqueueFailure>;
     protected readonly settleBatcher: Batcher<Settlement, MessageId | undefined>;
 
     constructor(public readonly adapter: QueueStorage, options: BrokerQueueOptions = {}) {
@@ -71,7 +72,7 @@ export class BrokerQueue {
         this.instrumentation = combineInstrumentation(Array.isArray(options.instrumentation) ? options.instrumentation : [options.instrumentation]);
         this.enqueueBatcher = new Batcher(async requests => {
             await this.connect();
-            return this.adapter.enqueue(requests);
+            return enqueueGroup(this.adapter, requests);
         });
         this.settleBatcher = new Batcher(async settlements => {
             const lost = new Set(await this.adapter.settle(settlements));
@@ -80,8 +81,9 @@ export class BrokerQueue {
     }
 
     channel<T>(name: string, options?: BrokerQueueChannelOptions, type?: ReceiveType<T>): BrokerQueueChannel<T> {
-        if (typeof name !== 'string' || !name || name.length > 255) {
-            throw new QueueOptionError(`A channel name must be a string of 1 to 255 characters, got ${JSON.stringify(name)}`);
+        // No NUL: PostgreSQL text cannot store it.
+        if (typeof name !== 'string' || !name || name.length > 255 || name.includes('\0')) {
+            throw new QueueOptionError(`A channel name must be a string of 1 to 255 characters without NUL, got ${JSON.stringify(name)}`);
         }
         return new BrokerQueueChannel<T>(this, name, parseChannelOptions(options, this.channelDefaults), resolveReceiveType(type));
     }
@@ -112,7 +114,7 @@ export class BrokerQueue {
     }
 
     protected async store(requests: EnqueueRequest[], grouped: boolean): Promise<EnqueueResult[]> {
-        if (grouped && requests.length === 1) return [await this.enqueueBatcher.add(requests[0])];
+        if (grouped && requests.length === 1) return [enqueueResult(await this.enqueueBatcher.add(requests[0]))];
         await this.connect();
         return this.adapter.enqueue(requests);
     }

@@ -19,8 +19,21 @@
  *   skewed clocks agree.
  * - Settling a message that is no longer leased to the given consumer changes
  *   nothing (its lease was reclaimed; someone else owns it now).
+ * - Attempts: only a delivery whose callback started counts. A claim counts its
+ *   delivery provisionally; settling it as done, retry or fail keeps the count,
+ *   handing it back (release, reschedule, unregister) undoes it. A lease that is
+ *   lost (dead consumer, expired lease) counts only when its start was recorded
+ *   (a `'start'` settlement); otherwise nobody knows whether its callback ran,
+ *   so the message is delivered again without using an attempt and asks that
+ *   its next start be recorded (`recordStart`). Recording every start would cost
+ *   a write per message; recording only these keeps the poison guarantee: a
+ *   message that kills every worker is lost once unrecorded, then counted on
+ *   every loss, so it ends failed after `maxAttempts` starts (2 when that is 1).
  * - Errors are `QueueStorageError` (or a subclass) with a message that says what
  *   to do; no driver error or driver type crosses this contract.
+ * - A write rejected for the data of its requests (a value out of range, too large,
+ *   a constraint), with nothing written, is `QueueStorageDataError`: the queue then
+ *   writes the other requests of a group commit without the rejected one.
  *
  * Deliberately not here: connections, transactions, SQL, serialization.
  */
@@ -61,11 +74,20 @@ export interface ClaimedMessage {
     id: MessageId;
     channel: string;
     payload: Uint8Array;
-    /** 1 on first delivery; counts every delivery, including those lost to a crash. */
+    /**
+     * 1 on first delivery: the deliveries that count (their callback is known to have started), this one
+     * included. A delivery lost with its worker before its start was recorded is not among them.
+     */
     attempt: number;
     maxAttempts: number;
     priority: number;
     producedAt: Date;
+    /**
+     * An earlier lease of this message was lost before its start was recorded, so it may be what killed that
+     * worker: record this start (a `'start'` settlement, committed) before the callback runs, and run it alone,
+     * so that a crash now counts for this message and no other.
+     */
+    recordStart: boolean;
     /** The request's `headers`, when it had any. */
     headers?: Record<string, string>;
 }
@@ -79,8 +101,13 @@ export type Settlement =
     | { kind: 'fail', id: MessageId, consumerId: string, error: string }
     /** Rescheduled by the callback (`message.delay()`): pending after `delay` ms; the delivery does not count as an attempt. */
     | { kind: 'reschedule', id: MessageId, consumerId: string, delay: number }
-    /** Claimed but never started (the consumer stopped): pending at once; the delivery does not count. */
-    | { kind: 'release', id: MessageId, consumerId: string };
+    /** Claimed but never started (the consumer stopped): pending at once; the delivery does not count, and `recordStart` stays as it was. */
+    | { kind: 'release', id: MessageId, consumerId: string }
+    /**
+     * Not a settlement: the message stays leased. Its callback is about to start; from now on a lost lease
+     * counts as an attempt (and fails the message when its attempts are used up). See `recordStart`.
+     */
+    | { kind: 'start', id: MessageId, consumerId: string };
 
 export interface ChannelStats {
     channel: string;
@@ -186,19 +213,26 @@ export interface QueueStorage {
     /**
      * Leases up to `limit` available messages of `channel` to the consumer for
      * `lease` ms, highest priority first, then oldest availability, and counts
-     * the attempt. Never hands one message to two consumers at once.
+     * the delivery provisionally (see Attempts above). Never hands one message
+     * to two consumers at once.
      */
     claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]>;
 
     /** Extends the leases of these messages; returns the ids the consumer no longer owns. */
     renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]>;
 
-    /** Applies all settlements in one transaction; returns the ids that were no longer leased to their consumer. */
+    /**
+     * Applies all settlements (start records included) in one transaction; returns the ids that were no
+     * longer leased to their consumer. A done, retry or fail also gives back the attempts of earlier leases
+     * lost unrecorded: the callback ran to its end, so those losses were not its doing.
+     */
     settle(settlements: Settlement[]): Promise<MessageId[]>;
 
     /**
-     * Makes the leases of dead consumers and expired leases pending again (or
-     * failed when their attempts are used up). Returns how many it reclaimed.
+     * Makes the leases of dead consumers and expired leases pending again.
+     * One whose start was recorded counts as an attempt (failed when the
+     * attempts are used up); one whose start was not recorded does not, and
+     * is claimed with `recordStart` from then on. Returns how many it reclaimed.
      */
     reclaimAbandoned(): Promise<number>;
 

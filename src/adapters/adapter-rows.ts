@@ -7,6 +7,8 @@ export interface ClaimedMessageRow {
     channel: string;
     payload: Uint8Array;
     attempt: number;
+    /** 0/1 from SQLite, a boolean from PostgreSQL. */
+    record_start: number | boolean;
     max_attempts: number;
     priority: number;
     produced_at: number | string | Date;
@@ -23,6 +25,7 @@ export function claimedMessageFromRow(row: ClaimedMessageRow): ClaimedMessage {
         maxAttempts: row.max_attempts,
         priority: row.priority,
         producedAt: new Date(row.produced_at),
+        recordStart: !!row.record_start,
     };
     if (row.headers) message.headers = JSON.parse(row.headers);
     return message;

@@ -53,7 +53,7 @@ export class QueueMetrics implements QueueInstrumentation {
         this.prefix = options.prefix ?? 'deepkit_queue_';
         this.callbackDuration = new this.client.Histogram({
             name: `${this.prefix}callback_duration_seconds`,
-            help: 'Duration of consume callbacks run by this process, by channel and outcome (done, retry, fail, reschedule)',
+            help: 'Duration of consume callbacks run by this process, by channel and outcome (done, retry, fail, reschedule; release when the shutdown timeout abandoned it)',
             labelNames: ['channel', 'outcome'],
             buckets: options.durationBuckets ?? defaultDurationBuckets,
             registers: [this.registry],

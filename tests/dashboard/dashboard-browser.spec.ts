@@ -94,7 +94,7 @@ describe('dashboard in a real browser', () => {
         expect(await payload.textContent()).toContain(xss.replace(/"/g, '\\"'));
         expect(await payload.locator('b').count()).toBe(0);
         expect(await page.locator('td.error', { hasText: '<rejected>' }).count()).toBe(2);
-        expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+        expect(await page.evaluate(() => (globalThis as any).__xss)).toBeUndefined();
         await page.screenshot({ path: join(testOutput, 'channel.png'), fullPage: true });
 
         await page.click('button[data-range="day"]');
@@ -104,7 +104,7 @@ describe('dashboard in a real browser', () => {
         await page.waitForSelector('pre.payload');
         expect(await page.locator('pre.payload').textContent()).toContain(xss);
         expect(await page.locator('pre.error').textContent()).toContain('SMTP 550 for user7@example.com <rejected>');
-        expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+        expect(await page.evaluate(() => (globalThis as any).__xss)).toBeUndefined();
         await page.screenshot({ path: join(testOutput, 'message.png'), fullPage: true });
     });
 

@@ -5,6 +5,10 @@ import { describePostgres, dropSchema, postgresUrl, testSchema } from '../suppor
 describePostgres('postgres', () => {
     storageConformanceSuite('postgres', async () => {
         const schema = testSchema();
-        return { storage: new PostgresQueueAdapter({ connectionString: postgresUrl, schema }), cleanup: () => dropSchema(schema) };
+        return {
+            storage: new PostgresQueueAdapter({ connectionString: postgresUrl, schema }),
+            location: { kind: 'postgres', connectionString: postgresUrl, schema },
+            cleanup: () => dropSchema(schema),
+        };
     });
 });

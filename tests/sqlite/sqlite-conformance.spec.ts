@@ -4,7 +4,8 @@ import { tempDir } from '../support/temp';
 
 storageConformanceSuite('sqlite file', async () => {
     const dir = tempDir();
-    return { storage: new SqliteQueueAdapter({ path: dir.file('nested/queue.sqlite') }), cleanup: dir.remove };
+    const path = dir.file('nested/queue.sqlite');
+    return { storage: new SqliteQueueAdapter({ path }), location: { kind: 'sqlite', path }, cleanup: dir.remove };
 });
 
-storageConformanceSuite('sqlite :memory:', async () => ({ storage: new SqliteQueueAdapter({ path: ':memory:' }) }));
+storageConformanceSuite('sqlite :memory:', async () => ({ storage: new SqliteQueueAdapter({ path: ':memory:' }) }), { shared: false });

@@ -80,6 +80,8 @@ export function parsePostgresQueueAdapterOptions(options: PostgresQueueAdapterOp
 }
 
 const conflictRetries = 3;
+/** TCP keep-alive after this much idle time instead of the OS default of 2 hours, so a dead peer is found. */
+const keepAliveInitialDelayMillis = 5000;
 /** How long a claim's answer to nextAvailableIn() is used; a wake-up in between claims again and answers anew. */
 const claimAnswerFreshMs = 100;
 
@@ -323,6 +325,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
             max: this.options.poolSize,
             connectionTimeoutMillis: this.options.connectTimeout,
             keepAlive: true,
+            keepAliveInitialDelayMillis,
             application_name: 'deepkit-broker-queue',
         });
         // pg reports errors of idle connections here (a server restart); the pool drops them and connects anew on the next call.
@@ -341,6 +344,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
             connectionString: this.options.connectionString!,
             connectionTimeoutMillis: this.options.connectTimeout,
             keepAlive: true,
+            keepAliveInitialDelayMillis,
             application_name: 'deepkit-broker-queue listen',
         });
         // Attached before connecting: an 'error' event without a listener would crash the process.

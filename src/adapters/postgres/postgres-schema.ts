@@ -75,6 +75,15 @@ const migrations: string[] = [
     DROP INDEX {s}.queue_messages_owner;
     CREATE INDEX queue_messages_owner ON {s}.queue_messages (lease_owner, id) WHERE state = 1;
     `,
+    // started: the callback of the current lease was recorded as started, so losing the lease counts.
+    // doubtful: attempts of leases lost before their start was recorded (in `attempt`, not reported to the
+    // callback); given back when the message settles, kept towards failing when it is lost again recorded.
+    // Constant defaults: no table rewrite.
+    `
+    ALTER TABLE {s}.queue_messages
+        ADD COLUMN started boolean NOT NULL DEFAULT false,
+        ADD COLUMN doubtful integer NOT NULL DEFAULT 0;
+    `,
     // Dashboard and metrics: produced, retried and queue latency (fixed buckets) per minute; cumulative
     // totals that outlive the 24 hours of minutes; string headers (trace context) per message.
     // A minute is split into shards by backend pid: every producer and worker adds to the current minute,

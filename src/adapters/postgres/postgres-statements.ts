@@ -53,6 +53,7 @@ export function postgresStatementTexts(schema: string) {
         SELECT channel, ${minuteNow}, ${shard}, ${counters.map(v => values[v] ?? '0').join(', ')} ${from}
         ON CONFLICT (channel, minute, shard) DO UPDATE SET ${counters.map(v => `${v} = t.${v} + excluded.${v}`).join(', ')}`;
     const failedMatch = `channel = $1 AND state = ${FAILED} AND ($2::text IS NULL OR id = $3::bigint OR last_error ILIKE $4 ESCAPE '\\' OR position($5::bytea IN payload) > 0)`;
+    const outOfAttempts = 'm.started AND m.attempt >= m.max_attempts';
 
     return {
         /** Params (arrays in request order): $1 channel, $2 priority, $3 delay ms, $4 max attempts, $5 payload, $6 dedup hash or null, $7 dedup interval ms, $8 headers JSON or null. */
@@ -96,7 +97,7 @@ export function postgresStatementTexts(schema: string) {
          */
         claim: `
             WITH claimed AS (
-                UPDATE ${m} m SET state = ${LEASED}, lease_owner = $3, lease_until = now() + ${ms('$4')}, attempt = m.attempt + 1
+                UPDATE ${m} m SET state = ${LEASED}, lease_owner = $3, lease_until = now() + ${ms('$4')}, attempt = m.attempt + 1, started = false
                 WHERE m.id = ANY (ARRAY(
                     SELECT id FROM ${m}
                     WHERE channel = $1 AND state = ${PENDING} AND available_at <= now()
@@ -104,7 +105,8 @@ export function postgresStatementTexts(schema: string) {
                     LIMIT $2
                     FOR UPDATE SKIP LOCKED
                 ))
-                RETURNING m.id, m.channel, m.payload, m.attempt, m.max_attempts, m.priority, m.produced_at, m.available_at, m.headers
+                RETURNING m.id, m.channel, m.payload, m.attempt - m.doubtful AS attempt, m.doubtful > 0 AS record_start,
+                    m.max_attempts, m.priority, m.produced_at, m.available_at, m.headers
             ),
             -- Queue latency: from availability to this claim.
             latency AS (${count({ latency_sum: 'sum(w)', ...Object.fromEntries(latencyCounts) },
@@ -112,7 +114,7 @@ export function postgresStatementTexts(schema: string) {
             next AS (
                 SELECT CASE WHEN (SELECT count(*) FROM claimed) < $2 THEN (${nextAvailableMs(m, 'id <> ALL (ARRAY(SELECT id FROM claimed))')}) END AS next_ms
             )
-            SELECT c.id::text, c.channel, c.payload, c.attempt, c.max_attempts, c.priority,
+            SELECT c.id::text, c.channel, c.payload, c.attempt, c.record_start, c.max_attempts, c.priority,
                 ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, c.headers, n.next_ms
             FROM next n CROSS JOIN ${asyncCommit} LEFT JOIN claimed c ON true`,
 
@@ -130,6 +132,7 @@ export function postgresStatementTexts(schema: string) {
         /**
          * Params (arrays): $1 id, $2 consumer id, $3 kind, $4 ms (delay or retention), $5 error.
          * Returns the ids that were still leased to their consumer; the others were reclaimed.
+         * A 'start' only records that the callback starts; the message stays leased.
          */
         settle: `
             WITH s AS (
@@ -140,21 +143,28 @@ export function postgresStatementTexts(schema: string) {
                 WHERE s.kind = 'done' AND s.ms <= 0 AND m.id = s.id AND ${leasedBy('s.owner')}
                 RETURNING m.id, m.channel, s.kind
             ),
+            started AS (
+                UPDATE ${m} m SET started = true FROM s
+                WHERE s.kind = 'start' AND m.id = s.id AND ${leasedBy('s.owner')}
+                RETURNING m.id, m.channel, s.kind
+            ),
             changed AS (
                 UPDATE ${m} m SET
                     state = CASE s.kind WHEN 'done' THEN ${DONE} WHEN 'fail' THEN ${FAILED} ELSE ${PENDING} END,
                     available_at = CASE WHEN s.kind IN ('retry', 'reschedule') THEN now() + ${ms('s.ms')} ELSE m.available_at END,
-                    -- A reschedule or release is not an attempt.
-                    attempt = CASE WHEN s.kind IN ('reschedule', 'release') THEN m.attempt - 1 ELSE m.attempt END,
+                    -- A reschedule or release is not an attempt. A callback that ran to its end also gives back
+                    -- the attempts of earlier leases lost before their start was recorded: not its doing.
+                    attempt = m.attempt - CASE s.kind WHEN 'release' THEN 1 WHEN 'reschedule' THEN 1 + m.doubtful ELSE m.doubtful END,
+                    doubtful = CASE WHEN s.kind = 'release' THEN m.doubtful ELSE 0 END,
                     last_error = CASE WHEN s.kind IN ('retry', 'fail') THEN s.error ELSE m.last_error END,
                     settled_at = CASE WHEN s.kind IN ('done', 'fail') THEN now() END,
                     remove_at = CASE WHEN s.kind = 'done' THEN now() + ${ms('s.ms')} END,
                     ${lost}
                 FROM s
-                WHERE NOT (s.kind = 'done' AND s.ms <= 0) AND m.id = s.id AND ${leasedBy('s.owner')}
+                WHERE s.kind <> 'start' AND NOT (s.kind = 'done' AND s.ms <= 0) AND m.id = s.id AND ${leasedBy('s.owner')}
                 RETURNING m.id, m.channel, s.kind
             ),
-            settled AS (SELECT * FROM removed UNION ALL SELECT * FROM changed),
+            settled AS (SELECT * FROM removed UNION ALL SELECT * FROM started UNION ALL SELECT * FROM changed),
             counted AS (${count(
                 { done: `count(*) FILTER (WHERE kind = 'done')`, failed: `count(*) FILTER (WHERE kind = 'fail')`, retried: `count(*) FILTER (WHERE kind = 'retry')` },
                 `FROM settled WHERE kind IN ('done', 'fail', 'retry') GROUP BY channel`)}),
@@ -204,14 +214,16 @@ export function postgresStatementTexts(schema: string) {
                 WHERE m.state = ${LEASED} AND (dead.id IS NOT NULL OR m.lease_until <= now())
                 FOR UPDATE OF m SKIP LOCKED
             ),
+            -- A lost lease counts only when its start was recorded; otherwise its attempt becomes doubtful (see storage.ts).
             reclaimed AS (
                 UPDATE ${m} m SET
-                    state = CASE WHEN m.attempt >= m.max_attempts THEN ${FAILED} ELSE ${PENDING} END,
+                    state = CASE WHEN ${outOfAttempts} THEN ${FAILED} ELSE ${PENDING} END,
+                    doubtful = CASE WHEN m.started THEN m.doubtful ELSE m.doubtful + 1 END,
                     available_at = now(),
-                    last_error = CASE WHEN m.attempt < m.max_attempts THEN m.last_error
+                    last_error = CASE WHEN NOT (${outOfAttempts}) THEN m.last_error
                         WHEN a.pid IS NULL THEN 'Delivery lost: the lease expired before the worker settled it'
                         ELSE 'Delivery lost: worker process ' || a.pid || ' on ' || split_part(a.host, '/', 1) || ' died during the attempt' END,
-                    settled_at = CASE WHEN m.attempt >= m.max_attempts THEN now() END,
+                    settled_at = CASE WHEN ${outOfAttempts} THEN now() END,
                     ${lost}
                 FROM abandoned a WHERE m.id = a.id
                 RETURNING m.channel, m.state
@@ -266,7 +278,7 @@ export function postgresStatementTexts(schema: string) {
         /** Params: $1 channel, $2 ids or null for all failed of the channel. */
         retryFailed: `
             WITH retried AS (
-                UPDATE ${m} SET state = ${PENDING}, attempt = 0, available_at = now(), settled_at = NULL
+                UPDATE ${m} SET state = ${PENDING}, attempt = 0, doubtful = 0, available_at = now(), settled_at = NULL
                 WHERE channel = $1 AND state = ${FAILED} AND ($2::bigint[] IS NULL OR id = ANY ($2::bigint[]))
                 RETURNING channel
             ),

@@ -68,6 +68,12 @@ export function parseSqliteQueueAdapterOptions(options: SqliteQueueAdapterOption
 const walCheckpointPages = 10_000;
 /** After a checkpoint, a WAL that grew larger (a long reader held it back) is truncated to this. */
 const walSizeLimit = 64 * 1024 * 1024;
+/**
+ * A consumer of another host identity that holds no lease and was not seen (a lease renewal) for this long
+ * is forgotten by prune(): no process here can check its pid, so nothing else would ever remove it. A live
+ * one registers again at its next renewal.
+ */
+const forgetConsumerAfterMs = 3_600_000;
 
 interface MessageRow {
     /**
@@ -79,6 +85,7 @@ interface MessageRow {
     channel: string;
     payload: Buffer;
     attempt: number;
+    record_start: number;
     max_attempts: number;
     priority: number;
     produced_at: number;
@@ -108,6 +115,8 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     #synchronous?: 'full' | 'normal';
     protected wake: SqliteWake;
     protected readonly host = hostIdentity();
+    /** This process's consumers, registered again when another process forgot them (see prune). */
+    protected readonly registrations = new Map<string, ConsumerRegistration>();
 
     constructor(options: SqliteQueueAdapterOptions = {}) {
         super();
@@ -144,6 +153,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async disconnect(): Promise<void> {
         await super.disconnect();
         this.wake.close();
+        this.registrations.clear();
         const db = this.#db;
         this.#db = undefined;
         this.#statements = undefined;
@@ -176,11 +186,17 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async registerConsumer(consumer: ConsumerRegistration): Promise<void> {
         const { s } = this.#open();
         const now = Date.now();
+        this.guard(() => this.#putConsumer(s, consumer, now));
+        this.registrations.set(consumer.id, consumer);
+    }
+
+    #putConsumer(s: SqliteStatements, consumer: ConsumerRegistration, now: number): void {
         const start = consumer.host === this.host ? processStartTime(consumer.pid) : undefined;
-        this.guard(() => s.consumerPut.run(consumer.id, consumer.channel, consumer.host, consumer.pid, start ?? null, now, now));
+        s.consumerPut.run(consumer.id, consumer.channel, consumer.host, consumer.pid, start ?? null, now, now);
     }
 
     async unregisterConsumer(consumerId: string): Promise<void> {
+        this.registrations.delete(consumerId);
         const { s } = this.#open();
         const channels = this.#write(() => {
             const released = s.releaseOwner.all(consumerId) as { channel: string }[];
@@ -217,7 +233,10 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const { s } = this.#open();
         const now = Date.now();
         return this.#write(() => {
-            s.consumerSeen.run(now, consumerId);
+            if (s.consumerSeen.run(now, consumerId).changes === 0) {
+                const registration = this.registrations.get(consumerId);
+                if (registration) this.#putConsumer(s, registration, now);
+            }
             return ids.filter(id => s.renew.run(now + lease, toRowId(id), consumerId).changes === 0);
         }, false);
     }
@@ -263,6 +282,9 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
                     case 'release':
                         row = s.release.get(id, owner) as typeof row;
                         if (row) wakeChannels.push(row.channel);
+                        break;
+                    case 'start':
+                        row = s.start.get(id, owner) as typeof row;
                         break;
                 }
                 if (!row) lost.push(settlement.id);
@@ -314,6 +336,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
             const oldest = Math.floor(now / 60_000) - 24 * 60;
             s.carryTotals.run(oldest);
             s.pruneThroughput.run(oldest);
+            s.pruneConsumers.run(this.host, now - forgetConsumerAfterMs);
         }, false);
     }
 

@@ -64,6 +64,13 @@ const migrations: string[] = [
         PRIMARY KEY (channel, minute)
     ) WITHOUT ROWID;
     `,
+    // started: the callback of the current lease was recorded as started, so losing the lease counts.
+    // doubtful: attempts of leases lost before their start was recorded (in `attempt`, not reported to the
+    // callback); given back when the message settles, kept towards failing when it is lost again recorded.
+    `
+    ALTER TABLE queue_messages ADD COLUMN started INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE queue_messages ADD COLUMN doubtful INTEGER NOT NULL DEFAULT 0;
+    `,
     // Dashboard and metrics: produced, retried and queue latency (fixed buckets) per minute; cumulative
     // totals that outlive the 24 hours of minutes; string headers (trace context) per message.
     `
