@@ -1,8 +1,11 @@
 // `npm start`: the docs' apps end to end on embedded SQLite. Starts two
 // workers (worker.ts) and the HTTP app (app.ts), registers a batch of users
 // over HTTP, shows which worker consumed each (exactly once), then stops
-// everything with SIGTERM and exits 0.
+// everything with SIGTERM and exits 0. The app serves the queue dashboard; its URL
+// and token are printed. `npm start -- --keep` keeps everything running until
+// Ctrl+C, to look at the dashboard.
 import { ChildProcess, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
 import { mkdtempSync, rmSync } from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
@@ -11,6 +14,7 @@ import { createInterface } from 'readline';
 
 const root = join(__dirname, '..');
 const users = 12;
+const keep = process.argv.includes('--keep');
 
 interface Process {
     name: string;
@@ -55,11 +59,14 @@ async function main(): Promise<number> {
     // A temp folder as working directory: the queue file, and FrameworkModule's var/debug.
     const dir = mkdtempSync(join(tmpdir(), 'deepkit-broker-queue-demo-'));
     const port = await freePort();
+    const token = randomBytes(18).toString('hex');
     const env = { APP_BROKER_QUEUE_SQLITE_PATH: join(dir, 'queue.sqlite'), APP_FRAMEWORK_PORT: String(port), EXAMPLE_DB_LATENCY_MS: '50' };
+    // Only the app serves the dashboard (the workers have no HTTP server).
+    const appEnv = { ...env, APP_BROKER_QUEUE_DASHBOARD_TOKEN: token };
     console.log(`Queue file: ${env.APP_BROKER_QUEUE_SQLITE_PATH}`);
     console.log('Starting two workers and the app ...');
     const workers = [start('worker-1', 'worker.ts', [], { ...env, WORKER_NAME: 'worker-1' }, dir), start('worker-2', 'worker.ts', [], { ...env, WORKER_NAME: 'worker-2' }, dir)];
-    const app = start('app', 'app.ts', ['server:start'], env, dir);
+    const app = start('app', 'app.ts', ['server:start'], appEnv, dir);
     const all = [...workers, app];
     try {
         await until('the workers and the app to start', () =>
@@ -87,6 +94,17 @@ async function main(): Promise<number> {
         for (let id = 1; id <= users; id++) console.log(`${String(id).padStart(4)}  ${(byUser.get(id) ?? ['(nobody)']).join(', ')}`);
         const wrong = [...Array(users).keys()].map(i => i + 1).filter(id => byUser.get(id)?.length !== 1);
         console.log(wrong.length ? `\nNOT exactly once: users ${wrong.join(', ')}` : `\nEvery user was consumed exactly once.`);
+
+        const dashboard = `http://127.0.0.1:${port}/_queue`;
+        const overview = await fetch(`${dashboard}/api/overview`, { headers: { authorization: `Bearer ${token}` } });
+        const { channels } = await overview.json() as { channels: { channel: string, doneLastHour: number }[] };
+        console.log(`\nDashboard: ${dashboard}/  (log in with the token ${token})`);
+        console.log(`  it shows ${channels.map(v => `'${v.channel}': ${v.doneLastHour} done in the last hour`).join(', ')}`);
+        console.log(`  Prometheus metrics: curl -H 'Authorization: Bearer ${token}' ${dashboard}/metrics`);
+        if (keep) {
+            console.log('\nStill running (--keep): open the dashboard; Ctrl+C stops everything.');
+            await new Promise(resolve => process.once('SIGINT', resolve));
+        }
 
         console.log('\nStopping everything with SIGTERM ...');
         for (const entry of all) entry.child.kill('SIGTERM');

@@ -3,6 +3,8 @@ import { performance } from 'perf_hooks';
 import { Batcher, BatchWaiter } from './batcher';
 import { MessageCodec } from './codec';
 import { QueueDecodeError, QueueMessageAbortedError } from './errors';
+import { QueueInstrumentation } from './instrumentation';
+import { observeRun, ObservedRun } from './observed-run';
 import { BrokerQueueMessage } from './message';
 import { hostIdentity } from './process-liveness';
 import { backoffDelay, BrokerQueueChannelOptionsResolved, BrokerQueueConsumeOptionsResolved } from './options';
@@ -30,6 +32,8 @@ export interface ConsumerContext {
     logger: QueueLogger;
     /** Backstop for a missed wake-up, and the longest wait for a delayed message. */
     pollInterval: number;
+    /** Metrics, tracing, profiling; undefined when off. */
+    instrumentation?: QueueInstrumentation;
 }
 
 /**
@@ -292,15 +296,28 @@ export class QueueConsumer<T> {
         this.startBuffered();
     }
 
+    /** Starts the callback of one message: `started` already holds its slot (a recorded start). */
+    protected process(claimed: ClaimedMessage, started?: RunningMessage): void {
+        const observation = this.context.instrumentation?.process?.(claimed);
+        if (observation) {
+            // The callback runs in the observer's context (a trace span, a Stopwatch frame); complete() tells it the outcome.
+            const run = observeRun(claimed, observation, this.running, started);
+            observation.run(() => this.runCallback(run));
+            return;
+        }
+        let run = started;
+        if (!run) this.running.push(run = new RunningMessage(claimed, performance.now()));
+        this.runCallback(run);
+    }
+
     /**
      * Runs the callback of one message and settles it. Not an async function:
      * a synchronous callback costs no promise at all, an asynchronous one the
      * one `then` it needs; at tens of thousands of messages a second, every
      * object per message shows in the worker's memory.
      */
-    protected process(claimed: ClaimedMessage, started?: RunningMessage): void {
-        let run = started;
-        if (!run) this.running.push(run = new RunningMessage(claimed, performance.now()));
+    protected runCallback(run: RunningMessage): void {
+        const claimed = run.claimed;
         let message: BrokerQueueMessage<T>;
         try {
             const data = this.codec.decode(claimed.payload);
@@ -310,14 +327,14 @@ export class QueueConsumer<T> {
             // Retrying cannot help an undecodable payload: keep it as failed for an operator.
             const text = error instanceof QueueDecodeError ? error.message : String(error);
             this.context.logger.error(`Queue message ${claimed.id} of channel '${this.channel}' failed: ${text}`);
-            this.finish(run, { kind: 'fail', id: claimed.id, consumerId: this.id, error: text });
+            this.finish(run, { kind: 'fail', id: claimed.id, consumerId: this.id, error: text }, error);
             return;
         }
         let result: Promise<void> | void;
         try {
             result = this.callback(message.data, message);
         } catch (error) {
-            this.finish(run, this.failed(claimed, error));
+            this.finish(run, this.failed(claimed, error), error);
             return;
         }
         if (isThenable(result)) {
@@ -325,7 +342,7 @@ export class QueueConsumer<T> {
             if (this.timeout !== undefined) run.startTimeout(this.timeout, this.timedOut);
             Promise.resolve(result).then(
                 () => this.finish(run, this.succeeded(claimed, message)),
-                error => this.finish(run, this.failed(claimed, error)),
+                error => this.finish(run, this.failed(claimed, error), error),
             );
         } else {
             this.finish(run, this.succeeded(claimed, message));
@@ -337,7 +354,7 @@ export class QueueConsumer<T> {
         const error = new QueueMessageAbortedError(`The callback of message ${run.claimed.id} timed out after ${this.timeout}ms`, 'timeout');
         const settlement = this.failed(run.claimed, error);
         run.abort(error);
-        this.complete(run, settlement);
+        this.complete(run, settlement, error);
     };
 
     protected succeeded(claimed: ClaimedMessage, message: BrokerQueueMessage<T>): Settlement {
@@ -358,11 +375,13 @@ export class QueueConsumer<T> {
     }
 
     /** The callback returned or threw. Nothing is settled when the run was aborted (timed out, abandoned). */
-    protected finish(run: RunningMessage, settlement: Settlement): void {
-        if (run.finish()) this.complete(run, settlement);
+    protected finish(run: RunningMessage, settlement: Settlement, error?: unknown): void {
+        if (run.finish()) this.complete(run, settlement, error);
     }
 
-    protected complete(run: RunningMessage, settlement: Settlement): void {
+    /** `error`: what the callback threw, or why it was aborted; only an observer hears it. */
+    protected complete(run: RunningMessage, settlement: Settlement, error?: unknown): void {
+        if (run instanceof ObservedRun) run.end(settlement.kind, error);
         // At most maxParallel entries; the order does not matter.
         const index = this.running.indexOf(run);
         this.running[index] = this.running[this.running.length - 1];

@@ -20,6 +20,38 @@ export class BrokerQueueBackoffConfig {
 }
 
 /**
+ * The dashboard: a token-protected page, its JSON and the Prometheus metrics,
+ * served by the app's own Deepkit HTTP server under `path`. Configuring it
+ * (`dashboard: { token }`, or `APP_BROKER_QUEUE_DASHBOARD_TOKEN`) turns it on.
+ */
+export class BrokerQueueDashboardConfig {
+    /**
+     * @description Serve the dashboard. Default true once a dashboard config is given; false turns it off again.
+     */
+    enabled: boolean = true;
+
+    /**
+     * @description URL path of the dashboard; the metrics are at <path>/metrics. Default '/_queue'.
+     */
+    path: string = '/_queue';
+
+    /**
+     * @description The secret for the login form and `Authorization: Bearer`, at least 16 characters (e.g. `openssl rand -hex 24`). Required unless the app plugs in its own guard (withDashboardGuard). Default '' (the app refuses to start).
+     */
+    token: string = '';
+
+    /**
+     * @description Show everything, allow no action (retry, purge, pause, resume, cancel). Default false.
+     */
+    readOnly: boolean = false;
+
+    /**
+     * @description Behind a reverse proxy: take the client address from X-Forwarded-For (for slowing down failed logins) and HTTPS from X-Forwarded-Proto. Only if the proxy sets them. Default false.
+     */
+    trustProxy: boolean = false;
+}
+
+/**
  * The configuration of `BrokerQueueModule`. Every field has a default; set
  * them in `new BrokerQueueModule({ ... })` or, with `app.loadConfigFromEnv()`,
  * from environment variables such as `APP_BROKER_QUEUE_SQLITE_PATH` or
@@ -71,4 +103,19 @@ export class BrokerQueueConfig {
      * @description Stop consumers gracefully on SIGTERM and SIGINT (then exit with code 0) while any consumer runs. Default true.
      */
     handleSignals: boolean = true;
+
+    /**
+     * @description The dashboard (and Prometheus metrics at <path>/metrics), e.g. { path: '/_queue', token: '...' }. Default none (off).
+     */
+    dashboard?: BrokerQueueDashboardConfig;
+
+    /**
+     * @description Measure callback durations for Prometheus in this process (needs prom-client). Default true.
+     */
+    metrics: boolean = true;
+
+    /**
+     * @description OpenTelemetry spans for produce and for each callback, with the trace context stored in the message (needs @opentelemetry/api; a no-op without an SDK). Default true.
+     */
+    tracing: boolean = true;
 }

@@ -1,11 +1,18 @@
 import { AppModule, createModuleClass } from '@deepkit/app';
+import { ClassType } from '@deepkit/core';
 import { Logger } from '@deepkit/logger';
+import { Stopwatch } from '@deepkit/stopwatch';
 import { QueueFailedCommand } from './cli/queue-failed';
 import { QueuePurgeCommand } from './cli/queue-purge';
 import { QueueRetryCommand } from './cli/queue-retry';
 import { QueueSchedulesCommand } from './cli/queue-schedules';
 import { QueueStatsCommand } from './cli/queue-stats';
+import { QueueDashboardGuard } from './dashboard/dashboard-guard';
+import { parseDashboardOptions } from './dashboard/dashboard-options';
+import { QueueDashboard } from './dashboard/queue-dashboard';
+import { QueueOptionError } from './errors';
 import { BrokerQueueLifecycle, BrokerQueueShutdownListener } from './module-lifecycle';
+import { QueueObservability } from './module-observability';
 import { createConfiguredAdapter, resolveModuleOptions } from './module-options';
 import { BrokerQueueConfig } from './module.config';
 import { BrokerQueue } from './queue';
@@ -43,23 +50,65 @@ export class BrokerQueueModule extends createModuleClass({
             }, logger),
         },
         {
+            provide: QueueObservability,
+            useFactory: (config: BrokerQueueConfig, stopwatch?: Stopwatch) => new QueueObservability(config, stopwatch),
+        },
+        {
             provide: BrokerQueue,
-            useFactory: (adapter: QueueStorageAdapter, config: BrokerQueueConfig, logger: Logger, lifecycle: BrokerQueueLifecycle) => lifecycle.attach(
-                new BrokerQueue(adapter, { logger, channelDefaults: resolveModuleOptions(config).channelDefaults }),
-            ),
+            useFactory: (adapter: QueueStorageAdapter, config: BrokerQueueConfig, logger: Logger, lifecycle: BrokerQueueLifecycle, observability: QueueObservability) => {
+                const queue = new BrokerQueue(adapter, { logger, channelDefaults: resolveModuleOptions(config).channelDefaults, instrumentation: observability.instrumentation });
+                observability.metrics?.attach(queue);
+                return lifecycle.attach(queue);
+            },
         },
     ],
     listeners: [BrokerQueueShutdownListener, QueueScheduleBootstrap],
     controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand, QueueSchedulesCommand],
-    exports: [BrokerQueue, QueueStorageAdapter],
+    exports: [BrokerQueue, QueueStorageAdapter, QueueObservability],
 }) {
+    protected dashboardGuard?: ClassType<QueueDashboardGuard>;
+
+    /**
+     * Lets the app's own auth decide who may open the dashboard (see
+     * `QueueDashboardGuard`); the token becomes optional.
+     */
+    withDashboardGuard(guard: ClassType<QueueDashboardGuard>): this {
+        this.dashboardGuard = guard;
+        return this;
+    }
+
     override process(): void {
         // Fail at startup, not at the first message.
         resolveModuleOptions(this.config);
+        if (this.config.dashboard?.enabled) this.addDashboard();
         if (importsFrameworkModule(this)) {
             // Required here, not imported: apps without FrameworkModule never load @deepkit/framework.
             this.addListener(require('./module-server-shutdown').BrokerQueueServerListener);
         }
+    }
+
+    protected addDashboard(): void {
+        let options;
+        try {
+            options = parseDashboardOptions({ ...this.config.dashboard, guard: !!this.dashboardGuard });
+        } catch (error) {
+            throw new QueueOptionError(`Invalid BrokerQueueModule configuration: ${(error as Error).message}`, { cause: error });
+        }
+        if (this.dashboardGuard) {
+            this.addProvider({ provide: QueueDashboardGuard, useClass: this.dashboardGuard });
+            this.addProvider({
+                provide: QueueDashboard,
+                useFactory: (queue: BrokerQueue, logger: Logger, observability: QueueObservability, guard: QueueDashboardGuard) => new QueueDashboard(queue, options, logger, observability.metrics, guard),
+            });
+        } else {
+            this.addProvider({
+                provide: QueueDashboard,
+                useFactory: (queue: BrokerQueue, logger: Logger, observability: QueueObservability) => new QueueDashboard(queue, options, logger, observability.metrics),
+            });
+        }
+        // Loaded here: @deepkit/http is needed only with the dashboard on.
+        const { createDashboardController } = require('./dashboard/dashboard-controller') as typeof import('./dashboard/dashboard-controller');
+        this.addController(createDashboardController(options.path));
     }
 }
 

@@ -5,6 +5,7 @@ import { MessageCodec } from './codec';
 import { ConsumeCallback, QueueConsumer, QueueLogger } from './consumer';
 import { Duration, parseDuration } from './duration';
 import { QueueClosedError, QueueOptionError } from './errors';
+import { combineInstrumentation, QueueInstrumentation } from './instrumentation';
 import { EnqueueFailure, enqueueGroup, enqueueResult } from './group-enqueue';
 import {
     BrokerQueueChannelOptions,
@@ -33,6 +34,8 @@ export interface BrokerQueueOptions {
     reclaimInterval?: Duration;
     /** How often expired deduplication records and retained done messages are removed. Default `'1m'`. */
     pruneInterval?: Duration;
+    /** Metrics, tracing and profiling hooks (`QueueMetrics`, `QueueTracing`, ...). Default none. */
+    instrumentation?: QueueInstrumentation | QueueInstrumentation[];
 }
 
 export interface ProduceResult {
@@ -52,6 +55,7 @@ export class BrokerQueue {
     protected readonly pollInterval: number;
     protected readonly reclaimInterval: number;
     protected readonly pruneInterval: number;
+    readonly instrumentation?: QueueInstrumentation;
     protected connected?: Promise<void>;
     protected closed = false;
     protected consumers = new Set<QueueConsumer<any>>();
@@ -70,6 +74,7 @@ export class BrokerQueue {
         this.reclaimInterval = parseDuration(options.reclaimInterval ?? 1000, 'reclaimInterval', 1);
         this.pruneInterval = parseDuration(options.pruneInterval ?? 60_000, 'pruneInterval', 1);
         this.scheduling = new QueueSchedules({ storage: adapter, logger: this.logger, pollInterval: this.pollInterval, connect: () => this.connect() });
+        this.instrumentation = combineInstrumentation(Array.isArray(options.instrumentation) ? options.instrumentation : [options.instrumentation]);
         this.enqueueBatcher = new Batcher(async requests => {
             await this.connect();
             return enqueueGroup(this.adapter, requests);
@@ -101,6 +106,19 @@ export class BrokerQueue {
     /** @internal */
     async enqueue(requests: EnqueueRequest[], grouped: boolean): Promise<EnqueueResult[]> {
         if (this.closed) throw new QueueClosedError('The queue is closed; cannot produce');
+        const end = this.instrumentation?.produce?.(requests[0].channel, requests);
+        if (!end) return this.store(requests, grouped);
+        try {
+            const results = await this.store(requests, grouped);
+            end();
+            return results;
+        } catch (error) {
+            end(error);
+            throw error;
+        }
+    }
+
+    protected async store(requests: EnqueueRequest[], grouped: boolean): Promise<EnqueueResult[]> {
         if (grouped && requests.length === 1) return [enqueueResult(await this.enqueueBatcher.add(requests[0]))];
         await this.connect();
         return this.adapter.enqueue(requests);
@@ -124,7 +142,7 @@ export class BrokerQueue {
 
     /** @internal */
     consumerContext() {
-        return { storage: this.adapter, settlements: this.settleBatcher, logger: this.logger, pollInterval: this.pollInterval };
+        return { storage: this.adapter, settlements: this.settleBatcher, logger: this.logger, pollInterval: this.pollInterval, instrumentation: this.instrumentation };
     }
 
     /**

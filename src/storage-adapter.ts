@@ -2,8 +2,8 @@ import { Type } from '@deepkit/type';
 import { DeepkitBrokerBridge, DeepkitBrokerProduceOptions, DeepkitBrokerQueueMessage } from './broker-compat';
 import { Release } from './queue';
 import {
-    ChannelStats, ClaimedMessage, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, QueueStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
+    ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    FailedMessage, MessageId, MessageInfo, QueueStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from './storage';
 
 /**
@@ -47,6 +47,11 @@ export abstract class QueueStorageAdapter implements QueueStorage {
     abstract listSchedules(channel?: string): Promise<StoredSchedule[]>;
     abstract dueSchedules(limit: number): Promise<DueSchedules>;
     abstract fireSchedule(fire: ScheduleFire): Promise<MessageId[] | undefined>;
+    abstract searchFailed(channel: string, options: { search?: string, limit: number, offset: number }): Promise<{ total: number, messages: FailedMessage[] }>;
+    abstract getMessage(id: MessageId): Promise<MessageInfo | undefined>;
+    abstract history(options: { since: number, channel?: string }): Promise<ChannelMinute[]>;
+    abstract totals(): Promise<ChannelTotals[]>;
+    abstract listConsumers(): Promise<ConsumerInfo[]>;
 
     /** `@deepkit/broker`'s `BrokerAdapterQueue.produce`: validates and stores the message; resolves after the commit. */
     produce(name: string, message: any, type: Type, options?: DeepkitBrokerProduceOptions): Promise<void> {

@@ -40,6 +40,8 @@
  * Deliberately not here: connections, transactions, SQL, serialization.
  */
 
+import { LatencyCounts } from './latency-buckets';
+
 export type MessageId = string;
 
 export interface EnqueueRequest {
@@ -52,6 +54,8 @@ export interface EnqueueRequest {
     maxAttempts: number;
     /** exactlyOnce: skip the insert when `hash` was enqueued on the channel within `interval` ms. */
     deduplication?: { hash: string, interval: number };
+    /** Small string metadata stored with the message and returned on claim, e.g. the producer's trace context (`traceparent`). */
+    headers?: Record<string, string>;
 }
 
 export interface EnqueueResult {
@@ -88,6 +92,8 @@ export interface ClaimedMessage {
     recordStart: boolean;
     /** The tick a schedule enqueued this message for; undefined for produced messages. */
     scheduledAt?: Date;
+    /** The request's `headers`, when it had any. */
+    headers?: Record<string, string>;
 }
 
 export type Settlement =
@@ -185,6 +191,67 @@ export interface ScheduleFire {
     nextRunAt: number;
 }
 
+/** What one channel did in one minute, as the storage recorded it (from every process). */
+export interface ChannelMinute {
+    channel: string;
+    /** Start of the minute. */
+    minute: Date;
+    produced: number;
+    /** Processed successfully. */
+    done: number;
+    /** Kept as failed (out of attempts, undecodable). */
+    failed: number;
+    /** Made pending again after a failed attempt, or by `retryFailed`. */
+    retried: number;
+    /** Queue latency of the messages claimed in that minute (see latency-buckets.ts). */
+    latency: LatencyCounts;
+}
+
+/** Cumulative figures of a channel since its storage was created; never pruned, they only grow. */
+export interface ChannelTotals {
+    channel: string;
+    produced: number;
+    done: number;
+    failed: number;
+    retried: number;
+    latency: LatencyCounts;
+}
+
+/** A registered consumer (one `consume()` call in some process). */
+export interface ConsumerInfo {
+    id: string;
+    channel: string;
+    /** Host name. */
+    host: string;
+    pid: number;
+    /** When it registered. */
+    since: Date;
+    /** Messages leased to it now. */
+    inFlight: number;
+}
+
+export type MessageState = 'pending' | 'delayed' | 'leased' | 'failed' | 'done';
+
+/** One stored message with its state, for inspection. */
+export interface MessageInfo {
+    id: MessageId;
+    channel: string;
+    state: MessageState;
+    attempt: number;
+    maxAttempts: number;
+    priority: number;
+    producedAt: Date;
+    availableAt: Date;
+    /** When it was processed or kept as failed. */
+    settledAt?: Date;
+    /** The last failed attempt's error. */
+    error?: string;
+    /** The consumer holding it, while leased. */
+    leaseOwner?: string;
+    payload: Uint8Array;
+    headers?: Record<string, string>;
+}
+
 export interface QueueStorage {
     /** Opens connections and migrates the schema. Idempotent; safe when several processes start at once. */
     connect(): Promise<void>;
@@ -274,4 +341,22 @@ export interface QueueStorage {
      * messages, is what enqueues each tick exactly once however many processes and hosts fire.
      */
     fireSchedule(fire: ScheduleFire): Promise<MessageId[] | undefined>;
+    /**
+     * Failed messages of the channel, oldest first, whose id equals `search`, whose
+     * error contains it (case-insensitive) or whose payload bytes contain it (so text
+     * inside string values matches); all without `search`. `total` counts every match.
+     */
+    searchFailed(channel: string, options: { search?: string, limit: number, offset: number }): Promise<{ total: number, messages: FailedMessage[] }>;
+
+    /** One message in any state, or undefined when there is none with this id. */
+    getMessage(id: MessageId): Promise<MessageInfo | undefined>;
+
+    /** Per channel and minute, oldest first, over the last `since` ms (history is kept for 24 hours). */
+    history(options: { since: number, channel?: string }): Promise<ChannelMinute[]>;
+
+    /** Cumulative figures per channel (pruned minutes are carried into them, so they never go back). */
+    totals(): Promise<ChannelTotals[]>;
+
+    /** Registered consumers of every process and host, by channel. */
+    listConsumers(): Promise<ConsumerInfo[]>;
 }

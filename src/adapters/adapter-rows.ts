@@ -1,4 +1,5 @@
-import { ChannelStats, ClaimedMessage, FailedMessage } from '../storage';
+import { latencyColumns } from '../latency-buckets';
+import { ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, FailedMessage, MessageInfo, MessageState } from '../storage';
 
 /** A claimed message as both SQL adapters return it (same column names). */
 export interface ClaimedMessageRow {
@@ -13,10 +14,12 @@ export interface ClaimedMessageRow {
     produced_at: number | string | Date;
     /** Set for messages a schedule enqueued. */
     scheduled_at?: number | null;
+    /** JSON of the request's headers, or null. */
+    headers?: string | null;
 }
 
 export function claimedMessageFromRow(row: ClaimedMessageRow): ClaimedMessage {
-    return {
+    const message: ClaimedMessage = {
         id: String(row.id),
         channel: row.channel,
         payload: row.payload,
@@ -27,6 +30,8 @@ export function claimedMessageFromRow(row: ClaimedMessageRow): ClaimedMessage {
         recordStart: !!row.record_start,
         scheduledAt: row.scheduled_at == null ? undefined : new Date(row.scheduled_at),
     };
+    if (row.headers) message.headers = JSON.parse(row.headers);
+    return message;
 }
 
 /** A failed message as both SQL adapters select it (same column names). */
@@ -69,4 +74,94 @@ export class ChannelStatsCollector {
         if (channel !== undefined) this.entry(channel);
         return [...this.byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
     }
+}
+
+/** Counter and latency columns of queue_throughput and queue_totals, as both SQL adapters select them. */
+export type CountsRow = { channel: string, produced: number | string, done: number | string, failed: number | string, retried: number | string, latency_sum: number | string } & Record<string, any>;
+
+function countsFromRow(row: CountsRow) {
+    return {
+        channel: row.channel,
+        produced: Number(row.produced),
+        done: Number(row.done),
+        failed: Number(row.failed),
+        retried: Number(row.retried),
+        latency: { sum: Number(row.latency_sum), counts: latencyColumns.map(column => Number(row[column])) },
+    };
+}
+
+export function channelMinuteFromRow(row: CountsRow & { minute: number | string }): ChannelMinute {
+    const { channel, ...counts } = countsFromRow(row);
+    return { channel, minute: new Date(Number(row.minute) * 60_000), ...counts };
+}
+
+export function channelTotalsFromRow(row: CountsRow): ChannelTotals {
+    return countsFromRow(row);
+}
+
+export interface ConsumerRow {
+    id: string;
+    channel: string;
+    host: string;
+    pid: number;
+    registered_at: number | string | Date;
+    in_flight: number | string;
+}
+
+export function consumerFromRow(row: ConsumerRow): ConsumerInfo {
+    return {
+        id: row.id,
+        channel: row.channel,
+        // The registered identity is "hostname/boot id/pid namespace"; people know the first part.
+        host: row.host.split('/')[0],
+        pid: row.pid,
+        since: new Date(Number(row.registered_at)),
+        inFlight: Number(row.in_flight),
+    };
+}
+
+export interface MessageRow {
+    id: number | string;
+    channel: string;
+    state: number;
+    attempt: number;
+    max_attempts: number;
+    priority: number;
+    produced_at: number | string;
+    available_at: number | string;
+    settled_at: number | string | null;
+    last_error: string | null;
+    lease_owner: string | null;
+    payload: Uint8Array;
+    headers: string | null;
+    /** The storage's clock, to tell delayed from pending. */
+    now: number | string;
+}
+
+const states: MessageState[] = ['pending', 'leased', 'failed', 'done'];
+
+export function messageInfoFromRow(row: MessageRow): MessageInfo {
+    let state = states[row.state];
+    if (state === 'pending' && Number(row.available_at) > Number(row.now)) state = 'delayed';
+    const info: MessageInfo = {
+        id: String(row.id),
+        channel: row.channel,
+        state,
+        attempt: row.attempt,
+        maxAttempts: row.max_attempts,
+        priority: row.priority,
+        producedAt: new Date(Number(row.produced_at)),
+        availableAt: new Date(Number(row.available_at)),
+        payload: row.payload,
+    };
+    if (row.settled_at !== null) info.settledAt = new Date(Number(row.settled_at));
+    if (row.last_error !== null) info.error = row.last_error;
+    if (row.lease_owner !== null) info.leaseOwner = row.lease_owner;
+    if (row.headers) info.headers = JSON.parse(row.headers);
+    return info;
+}
+
+/** Escapes `%`, `_` and the escape character itself for `LIKE ... ESCAPE '\\'`. */
+export function likePattern(search: string): string {
+    return '%' + search.replace(/[\\%_]/g, v => '\\' + v) + '%';
 }

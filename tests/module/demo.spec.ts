@@ -6,4 +6,7 @@ test('npm start: the demo runs end to end and exits 0', async () => {
     await demo.waitForLine('Every user was consumed exactly once.', 90_000);
     expect(await demo.exited).toEqual({ code: 0, signal: null });
     expect(demo.lines.filter(v => /exited with code 0$/.test(v))).toHaveLength(3);
+    // The dashboard's URL and token, and what it answered with that token.
+    expect(demo.lines).toContainEqual(expect.stringMatching(/^Dashboard: http:\/\/127\.0\.0\.1:\d+\/_queue\/  \(log in with the token [0-9a-f]{36}\)$/));
+    expect(demo.lines).toContainEqual(expect.stringContaining("'user/registered': 12 done in the last hour"));
 }, 120_000);

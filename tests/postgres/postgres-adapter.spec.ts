@@ -233,7 +233,7 @@ describePostgres('postgres adapter', () => {
         expect(await commitMode('settle', [[first.id], ['c'], ['retry'], [10], ['err']])).toBe('off');
         expect(await commitMode('unregister', ['c'])).toBe('off');
         expect(await commitMode('reclaim', [[]])).toBe('off');
-        expect(await commitMode('enqueue', [['n'], [0], [0], [5], [Buffer.from(payload)], [null], [null]])).toBe('on');
+        expect(await commitMode('enqueue', [['n'], [0], [0], [5], [Buffer.from(payload)], [null], [null], [null]])).toBe('on');
         expect(await commitMode('retryFailed', ['failed', null])).toBe('on');
         expect(await commitMode('purge', ['n', 'all'])).toBe('on');
         // Local to the statement's transaction: a pool shared with the application keeps its setting.

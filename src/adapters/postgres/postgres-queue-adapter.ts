@@ -3,11 +3,14 @@ import { performance } from 'perf_hooks';
 import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
 import {
-    ChannelStats, ClaimedMessage, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
+    ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    FailedMessage, MessageId, MessageInfo, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
-import { ChannelStatsCollector, claimedMessageFromRow, failedMessageFromRow } from '../adapter-rows';
+import {
+    channelMinuteFromRow, channelTotalsFromRow, ChannelStatsCollector, claimedMessageFromRow, consumerFromRow,
+    failedMessageFromRow, likePattern, messageInfoFromRow,
+} from '../adapter-rows';
 import { loadPostgresDriver, PostgresPoolClientLike, PostgresPoolLike, PostgresQueryResult } from './postgres-driver';
 import { isConnectionError, isRetryableConflict, translatePostgresError } from './postgres-errors';
 import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-notify';
@@ -159,6 +162,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
             sent.map(v => toBuffer(v.payload)),
             sent.map(v => v.deduplication?.hash ?? null),
             sent.map(v => v.deduplication?.interval ?? null),
+            sent.map(v => v.headers ? JSON.stringify(v.headers) : null),
         ]);
         const stored: EnqueueResult[] = result.rows.map(row => ({ id: row.id, deduplicated: row.deduplicated }));
         this.notify.notifyLocal(sent.filter((_, i) => !stored[i].deduplicated).map(v => v.channel));
@@ -306,6 +310,36 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
         if (!won) return undefined;
         if (ids.length) this.notify.notifyLocal([fire.channel]);
         return ids;
+    }
+
+    async searchFailed(channel: string, options: { search?: string, limit: number, offset: number }): Promise<{ total: number, messages: FailedMessage[] }> {
+        const search = options.search?.trim() || null;
+        const id = search !== null && /^[1-9][0-9]{0,17}$/.test(search) ? search : null;
+        const match = [channel, search, id, search === null ? null : likePattern(search), search === null ? null : Buffer.from(search, 'utf8')];
+        const count = await this.run('searchFailedCount', match, { idempotent: true });
+        const rows = await this.run('searchFailed', [...match, options.limit, options.offset], { idempotent: true });
+        return { total: count.rows[0].n, messages: rows.rows.map(failedMessageFromRow) };
+    }
+
+    async getMessage(id: MessageId): Promise<MessageInfo | undefined> {
+        if (typeof id !== 'string' || !/^[1-9][0-9]{0,17}$/.test(id)) return undefined;
+        const result = await this.run('getMessage', [id], { idempotent: true });
+        return result.rows[0] && messageInfoFromRow(result.rows[0]);
+    }
+
+    async history(options: { since: number, channel?: string }): Promise<ChannelMinute[]> {
+        const result = await this.run('history', [options.since, options.channel ?? null], { idempotent: true });
+        return result.rows.map(channelMinuteFromRow);
+    }
+
+    async totals(): Promise<ChannelTotals[]> {
+        const result = await this.run('totals', [], { idempotent: true });
+        return result.rows.map(channelTotalsFromRow);
+    }
+
+    async listConsumers(): Promise<ConsumerInfo[]> {
+        const result = await this.run('consumers', [], { idempotent: true });
+        return result.rows.map(consumerFromRow);
     }
 
     protected async open(): Promise<void> {

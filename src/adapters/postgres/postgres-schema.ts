@@ -1,5 +1,10 @@
 import { createHash } from 'crypto';
+import { latencyColumns } from '../../latency-buckets';
 import { PostgresClientLike } from './postgres-driver';
+
+/** The counters of queue_throughput (per minute) and queue_totals (carried over when minutes are pruned). */
+const counterColumns = ['produced bigint NOT NULL DEFAULT 0', 'retried bigint NOT NULL DEFAULT 0', 'latency_sum float8 NOT NULL DEFAULT 0',
+    ...latencyColumns.map(v => `${v} bigint NOT NULL DEFAULT 0`)];
 
 /**
  * Numbered, append-only migrations; `{s}` is the quoted schema name. Message
@@ -97,6 +102,24 @@ const migrations: string[] = [
         PRIMARY KEY (channel, key)
     );
     CREATE INDEX queue_schedules_next ON {s}.queue_schedules (next_run_at);
+    `,
+    // Dashboard and metrics: produced, retried and queue latency (fixed buckets) per minute; cumulative
+    // totals that outlive the 24 hours of minutes; string headers (trace context) per message.
+    // A minute is split into shards by backend pid: every producer and worker adds to the current minute,
+    // and one row for all would make their transactions wait for each other's commit.
+    `
+    ALTER TABLE {s}.queue_throughput
+        ${counterColumns.map(v => `ADD COLUMN ${v}`).join(',\n        ')},
+        ADD COLUMN shard smallint NOT NULL DEFAULT 0,
+        DROP CONSTRAINT queue_throughput_pkey,
+        ADD PRIMARY KEY (channel, minute, shard);
+    CREATE TABLE {s}.queue_totals (
+        channel text PRIMARY KEY,
+        done bigint NOT NULL DEFAULT 0,
+        failed bigint NOT NULL DEFAULT 0,
+        ${counterColumns.join(',\n        ')}
+    );
+    ALTER TABLE {s}.queue_messages ADD COLUMN headers text;
     `,
 ];
 

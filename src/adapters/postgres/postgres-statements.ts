@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import { latencyBucketBounds, latencyColumns } from '../../latency-buckets';
 import { quoteIdentifier } from './postgres-schema';
 
 /** Message states, as stored. */
@@ -17,6 +18,18 @@ const lost = 'lease_owner = NULL, lease_until = NULL';
  * transaction, so a pool shared with the application is left as it was.
  */
 const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`;
+/** Columns added up in queue_throughput and queue_totals. */
+const counters = ['produced', 'done', 'failed', 'retried', 'latency_sum', ...latencyColumns];
+const sumCounters = counters.map(v => `sum(${v})::float8 AS ${v}`).join(', ');
+const minuteNow = 'floor(extract(epoch FROM now()) / 60)::bigint';
+/** The minute's shard of this session (see the migration of queue_throughput). */
+const shard = '(pg_backend_pid() % 8)::smallint';
+/** Per bucket of latency_ms (see latency-buckets.ts): how many fall in it. */
+const latencyCounts = latencyColumns.map((column, i) => {
+    const above = i === 0 ? 'true' : `w > ${latencyBucketBounds[i - 1]}`;
+    const below = i === latencyBucketBounds.length ? 'true' : `w <= ${latencyBucketBounds[i]}`;
+    return [column, `count(*) FILTER (WHERE ${above} AND ${below})`];
+});
 /** Session start times are compared as microseconds since the epoch (bigint), exactly. */
 const postmasterStart = '(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint';
 
@@ -34,15 +47,21 @@ export function postgresStatementTexts(schema: string) {
     // The NOTIFY channel of a queue channel; `PostgresNotify` LISTENs to the same name.
     const wake = (channel: string) => wakeSql(schema, channel);
     const leasedBy = (owner: string) => `m.state = ${LEASED} AND m.lease_owner = ${owner}`;
+    /** Adds to this minute's counters, per channel: `values` names the counters `from` (grouped by channel) computes, the rest add 0. */
+    const count = (values: Record<string, string>, from: string) => `
+        INSERT INTO ${s}.queue_throughput AS t (channel, minute, shard, ${counters.join(', ')})
+        SELECT channel, ${minuteNow}, ${shard}, ${counters.map(v => values[v] ?? '0').join(', ')} ${from}
+        ON CONFLICT (channel, minute, shard) DO UPDATE SET ${counters.map(v => `${v} = t.${v} + excluded.${v}`).join(', ')}`;
+    const failedMatch = `channel = $1 AND state = ${FAILED} AND ($2::text IS NULL OR id = $3::bigint OR last_error ILIKE $4 ESCAPE '\\' OR position($5::bytea IN payload) > 0)`;
     const outOfAttempts = 'm.started AND m.attempt >= m.max_attempts';
 
     return {
-        /** Params (arrays in request order): $1 channel, $2 priority, $3 delay ms, $4 max attempts, $5 payload, $6 dedup hash or null, $7 dedup interval ms. */
+        /** Params (arrays in request order): $1 channel, $2 priority, $3 delay ms, $4 max attempts, $5 payload, $6 dedup hash or null, $7 dedup interval ms, $8 headers JSON or null. */
         enqueue: `
             WITH input AS (
                 SELECT r.*, nextval('${s}.queue_messages_id_seq') AS new_id
-                FROM unnest($1::text[], $2::int[], $3::float8[], $4::int[], $5::bytea[], $6::text[], $7::float8[])
-                    WITH ORDINALITY AS r(channel, priority, delay, max_attempts, payload, hash, interval_ms, n)
+                FROM unnest($1::text[], $2::int[], $3::float8[], $4::int[], $5::bytea[], $6::text[], $7::float8[], $8::text[])
+                    WITH ORDINALITY AS r(channel, priority, delay, max_attempts, payload, hash, interval_ms, headers, n)
             ),
             -- The unique key makes dedup atomic: a racing producer waits for our commit, then sees our row.
             -- Sorted, so two batches lock their keys in the same order and cannot deadlock.
@@ -55,13 +74,14 @@ export function postgresStatementTexts(schema: string) {
                 RETURNING d.channel, d.hash, d.message_id
             ),
             inserted AS (
-                INSERT INTO ${m} (id, channel, state, priority, available_at, produced_at, attempt, max_attempts, payload)
-                SELECT i.new_id, i.channel, ${PENDING}, i.priority, now() + ${ms('i.delay')}, now(), 0, i.max_attempts, i.payload
+                INSERT INTO ${m} (id, channel, state, priority, available_at, produced_at, attempt, max_attempts, payload, headers)
+                SELECT i.new_id, i.channel, ${PENDING}, i.priority, now() + ${ms('i.delay')}, now(), 0, i.max_attempts, i.payload, i.headers
                 FROM input i LEFT JOIN dedup d ON d.channel = i.channel AND d.hash = i.hash
                 WHERE i.hash IS NULL OR d.message_id = i.new_id
                 ORDER BY i.n
                 RETURNING channel
             ),
+            produced AS (${count({ produced: 'count(*)' }, 'FROM inserted GROUP BY channel')}),
             woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM inserted) c)
             SELECT coalesce(d.message_id, i.new_id)::text AS id, coalesce(d.message_id <> i.new_id, false) AS deduplicated
             FROM input i LEFT JOIN dedup d ON d.channel = i.channel AND d.hash = i.hash CROSS JOIN woken
@@ -86,13 +106,16 @@ export function postgresStatementTexts(schema: string) {
                     FOR UPDATE SKIP LOCKED
                 ))
                 RETURNING m.id, m.channel, m.payload, m.attempt - m.doubtful AS attempt, m.doubtful > 0 AS record_start,
-                    m.max_attempts, m.priority, m.produced_at, m.available_at, m.scheduled_at
+                    m.max_attempts, m.priority, m.produced_at, m.available_at, m.scheduled_at, m.headers
             ),
+            -- Queue latency: from availability to this claim.
+            latency AS (${count({ latency_sum: 'sum(w)', ...Object.fromEntries(latencyCounts) },
+                `FROM (SELECT channel, greatest(0, extract(epoch FROM now() - available_at) * 1000)::float8 AS w FROM claimed) c GROUP BY channel`)}),
             next AS (
                 SELECT CASE WHEN (SELECT count(*) FROM claimed) < $2 THEN (${nextAvailableMs(m, 'id <> ALL (ARRAY(SELECT id FROM claimed))')}) END AS next_ms
             )
             SELECT c.id::text, c.channel, c.payload, c.attempt, c.record_start, c.max_attempts, c.priority,
-                ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, ${epochMs('c.scheduled_at')} AS scheduled_at, n.next_ms
+                ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, ${epochMs('c.scheduled_at')} AS scheduled_at, c.headers, n.next_ms
             FROM next n CROSS JOIN ${asyncCommit} LEFT JOIN claimed c ON true`,
 
         /** Params: $1 consumer id, $2 message ids, $3 lease ms. `known` is false when the consumer row is gone. */
@@ -142,13 +165,9 @@ export function postgresStatementTexts(schema: string) {
                 RETURNING m.id, m.channel, s.kind
             ),
             settled AS (SELECT * FROM removed UNION ALL SELECT * FROM started UNION ALL SELECT * FROM changed),
-            counted AS (
-                INSERT INTO ${s}.queue_throughput AS t (channel, minute, done, failed)
-                SELECT channel, floor(extract(epoch FROM now()) / 60)::bigint,
-                    count(*) FILTER (WHERE kind = 'done'), count(*) FILTER (WHERE kind = 'fail')
-                FROM settled WHERE kind IN ('done', 'fail') GROUP BY channel
-                ON CONFLICT (channel, minute) DO UPDATE SET done = t.done + excluded.done, failed = t.failed + excluded.failed
-            ),
+            counted AS (${count(
+                { done: `count(*) FILTER (WHERE kind = 'done')`, failed: `count(*) FILTER (WHERE kind = 'fail')`, retried: `count(*) FILTER (WHERE kind = 'retry')` },
+                `FROM settled WHERE kind IN ('done', 'fail', 'retry') GROUP BY channel`)}),
             woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM settled WHERE kind IN ('retry', 'reschedule', 'release')) c)
             SELECT settled.id::text AS id FROM settled CROSS JOIN woken CROSS JOIN ${asyncCommit}`,
 
@@ -223,7 +242,13 @@ export function postgresStatementTexts(schema: string) {
             WITH dedup AS (DELETE FROM ${s}.queue_dedup WHERE expires_at <= now()),
             consumers AS (DELETE FROM ${s}.queue_consumers WHERE backend_start < ${postmasterStart} AND seen_at < now() - interval '1 hour'),
             done AS (DELETE FROM ${m} WHERE state = ${DONE} AND remove_at <= now()),
-            throughput AS (DELETE FROM ${s}.queue_throughput WHERE minute < floor(extract(epoch FROM now()) / 60)::bigint - 24 * 60)
+            moved AS (DELETE FROM ${s}.queue_throughput WHERE minute < ${minuteNow} - 24 * 60 RETURNING *),
+            -- What leaves the minutes goes into the totals, in the same statement: they never go back.
+            carried AS (
+                INSERT INTO ${s}.queue_totals AS t (channel, ${counters.join(', ')})
+                SELECT channel, ${counters.map(v => `sum(${v})`).join(', ')} FROM moved GROUP BY channel
+                ON CONFLICT (channel) DO UPDATE SET ${counters.map(v => `${v} = t.${v} + excluded.${v}`).join(', ')}
+            )
             SELECT 1`,
 
         /** Params: $1 channel or null for all. */
@@ -256,7 +281,8 @@ export function postgresStatementTexts(schema: string) {
                 UPDATE ${m} SET state = ${PENDING}, attempt = 0, doubtful = 0, available_at = now(), settled_at = NULL
                 WHERE channel = $1 AND state = ${FAILED} AND ($2::bigint[] IS NULL OR id = ANY ($2::bigint[]))
                 RETURNING channel
-            )
+            ),
+            counted AS (${count({ retried: 'count(*)' }, 'FROM retried GROUP BY channel')})
             SELECT (SELECT count(*) FROM retried)::int AS n, (SELECT count(${wake('$1')}) FROM (SELECT 1 FROM retried LIMIT 1) c) AS woken`,
 
         /** Params: $1 channel, $2 'failed' or 'all'. Purging all also forgets the channel's dedup records. */
@@ -264,6 +290,40 @@ export function postgresStatementTexts(schema: string) {
             WITH dedup AS (DELETE FROM ${s}.queue_dedup WHERE channel = $1 AND $2 = 'all'),
             removed AS (DELETE FROM ${m} WHERE channel = $1 AND ($2 = 'all' OR state = ${FAILED}) RETURNING 1)
             SELECT count(*)::int AS n FROM removed`,
+
+        /** Params: $1 channel, $2 search text or null, $3 search as an id or null, $4 ILIKE pattern, $5 search as UTF-8 bytes. */
+        searchFailedCount: `SELECT count(*)::int AS n FROM ${m} WHERE ${failedMatch}`,
+
+        /** Params: as searchFailedCount, then $6 limit, $7 offset. */
+        searchFailed: `
+            SELECT id::text, channel, attempt, max_attempts, last_error, payload,
+                ${epochMs('produced_at')} AS produced_at, ${epochMs('settled_at')} AS settled_at
+            FROM ${m} WHERE ${failedMatch} ORDER BY id LIMIT $6 OFFSET $7`,
+
+        /** Params: $1 id. */
+        getMessage: `
+            SELECT id::text, channel, state, attempt, max_attempts, priority, ${epochMs('produced_at')} AS produced_at,
+                ${epochMs('available_at')} AS available_at, ${epochMs('settled_at')} AS settled_at, last_error, lease_owner,
+                payload, headers, ${epochMs('now()')} AS now
+            FROM ${m} WHERE id = $1`,
+
+        /** Params: $1 ms back from now, $2 channel or null for all. Shards of a minute are added up. */
+        history: `
+            SELECT channel, minute, ${sumCounters} FROM ${s}.queue_throughput
+            WHERE minute >= floor((extract(epoch FROM now()) * 1000 - $1::float8) / 60000)::bigint AND ($2::text IS NULL OR channel = $2)
+            GROUP BY channel, minute ORDER BY minute, channel`,
+
+        /** One statement, one snapshot: a prune moving minutes into the totals meanwhile neither doubles nor loses them. */
+        totals: `
+            SELECT channel, ${sumCounters} FROM (
+                SELECT channel, ${counters.join(', ')} FROM ${s}.queue_totals
+                UNION ALL SELECT channel, ${counters.join(', ')} FROM ${s}.queue_throughput
+            ) c GROUP BY channel ORDER BY channel`,
+
+        consumers: `
+            SELECT c.id, c.channel, c.host, c.pid, ${epochMs('c.registered_at')} AS registered_at,
+                (SELECT count(*) FROM ${m} m WHERE ${leasedBy('c.id')})::int AS in_flight
+            FROM ${s}.queue_consumers c ORDER BY c.channel, c.registered_at, c.id`,
     };
 }
 

@@ -5,14 +5,18 @@ import { dirname, resolve } from 'path';
 import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
 import { hostIdentity, isProcessAlive, processStartTime } from '../../process-liveness';
+import { latencyBucket, latencyBucketCount } from '../../latency-buckets';
 import {
-    ChannelStats, ClaimedMessage, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
+    ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    FailedMessage, MessageId, MessageInfo, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
-import { ChannelStatsCollector, claimedMessageFromRow, failedMessageFromRow, FailedMessageRow } from '../adapter-rows';
+import {
+    channelMinuteFromRow, channelTotalsFromRow, ChannelStatsCollector, claimedMessageFromRow, consumerFromRow, ConsumerRow,
+    CountsRow, failedMessageFromRow, FailedMessageRow, likePattern, MessageRow as StoredMessageRow, messageInfoFromRow,
+} from '../adapter-rows';
 import { migrateSqlite } from './sqlite-schema';
-import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
+import { prepareSqliteStatements, sqliteCounterColumns, SqliteStatements } from './sqlite-statements';
 import { translateSqliteError } from './sqlite-errors';
 import { SqliteScheduleRow, sqliteScheduleStatements, storedScheduleFromRow } from './sqlite-schedule-statements';
 import { SqliteWake } from './sqlite-wake';
@@ -87,6 +91,17 @@ interface MessageRow {
     priority: number;
     produced_at: number;
     available_at: number;
+    headers: string | null;
+}
+
+/** Counts added to one channel's minute of queue_throughput. */
+interface MinuteCounts {
+    produced?: number;
+    done?: number;
+    failed?: number;
+    retried?: number;
+    latencySum?: number;
+    latency?: number[];
 }
 
 /**
@@ -149,15 +164,22 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
         const { s } = this.#open();
         const now = Date.now();
-        const results = this.#write(() => requests.map(request => {
-            if (request.deduplication) {
-                const existing = s.dedupGet.get(request.channel, request.deduplication.hash) as { message_id: number, expires_at: number } | undefined;
-                if (existing && existing.expires_at > now) return { id: String(existing.message_id), deduplicated: true };
-            }
-            const id = Number(s.insert.run(request.channel, request.priority, now + request.delay, now, request.maxAttempts, toBuffer(request.payload)).lastInsertRowid);
-            if (request.deduplication) s.dedupPut.run(request.channel, request.deduplication.hash, id, now + request.deduplication.interval);
-            return { id: String(id), deduplicated: false };
-        }), true);
+        const results = this.#write(() => {
+            const produced = new Map<string, number>();
+            const results = requests.map(request => {
+                if (request.deduplication) {
+                    const existing = s.dedupGet.get(request.channel, request.deduplication.hash) as { message_id: number, expires_at: number } | undefined;
+                    if (existing && existing.expires_at > now) return { id: String(existing.message_id), deduplicated: true };
+                }
+                const headers = request.headers ? JSON.stringify(request.headers) : null;
+                const id = Number(s.insert.run(request.channel, request.priority, now + request.delay, now, request.maxAttempts, toBuffer(request.payload), headers).lastInsertRowid);
+                if (request.deduplication) s.dedupPut.run(request.channel, request.deduplication.hash, id, now + request.deduplication.interval);
+                produced.set(request.channel, (produced.get(request.channel) ?? 0) + 1);
+                return { id: String(id), deduplicated: false };
+            });
+            for (const [channel, count] of produced) this.#count(channel, now, { produced: count });
+            return results;
+        }, true);
         this.wake.notify(requests.filter((_, i) => !results[i].deduplicated).map(v => v.channel));
         return results;
     }
@@ -190,7 +212,20 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const now = Date.now();
         // Look before taking the write lock: an idle poll never blocks writers.
         if (!this.guard(() => s.anyReady.get(channel, now))) return [];
-        const rows = this.#write(() => s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[], false);
+        const rows = this.#write(() => {
+            const rows = s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[];
+            if (rows.length) {
+                const latency = new Array(latencyBucketCount).fill(0);
+                let latencySum = 0;
+                for (const row of rows) {
+                    const waited = Math.max(0, now - row.available_at);
+                    latency[latencyBucket(waited)]++;
+                    latencySum += waited;
+                }
+                this.#count(channel, now, { latency, latencySum });
+            }
+            return rows;
+        }, false);
         rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.seq - b.seq);
         return rows.map(claimedMessageFromRow);
     }
@@ -213,10 +248,10 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const wakeChannels: string[] = [];
         const lost = this.#write(() => {
             const lost: MessageId[] = [];
-            const counts = new Map<string, { done: number, failed: number }>();
-            const count = (channel: string, field: 'done' | 'failed') => {
+            const counts = new Map<string, { done: number, failed: number, retried: number }>();
+            const count = (channel: string, field: 'done' | 'failed' | 'retried') => {
                 let entry = counts.get(channel);
-                if (!entry) counts.set(channel, entry = { done: 0, failed: 0 });
+                if (!entry) counts.set(channel, entry = { done: 0, failed: 0, retried: 0 });
                 entry[field]++;
             };
             for (const settlement of settlements) {
@@ -232,7 +267,10 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
                         break;
                     case 'retry':
                         row = s.retry.get(now + settlement.delay, settlement.error, id, owner) as typeof row;
-                        if (row) wakeChannels.push(row.channel);
+                        if (row) {
+                            wakeChannels.push(row.channel);
+                            count(row.channel, 'retried');
+                        }
                         break;
                     case 'fail':
                         row = s.fail.get(settlement.error, now, id, owner) as typeof row;
@@ -252,8 +290,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
                 }
                 if (!row) lost.push(settlement.id);
             }
-            const minute = Math.floor(now / 60_000);
-            for (const [channel, entry] of counts) s.throughput.run(channel, minute, entry.done, entry.failed);
+            for (const [channel, entry] of counts) this.#count(channel, now, entry);
             return lost;
         }, false);
         this.wake.notify(wakeChannels);
@@ -297,7 +334,9 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         this.#write(() => {
             s.pruneDedup.run(now);
             s.pruneDone.run(now);
-            s.pruneThroughput.run(Math.floor(now / 60_000) - 24 * 60);
+            const oldest = Math.floor(now / 60_000) - 24 * 60;
+            s.carryTotals.run(oldest);
+            s.pruneThroughput.run(oldest);
             s.pruneConsumers.run(this.host, now - forgetConsumerAfterMs);
         }, false);
     }
@@ -329,9 +368,13 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async retryFailed(channel: string, ids?: MessageId[]): Promise<number> {
         const { s } = this.#open();
         const now = Date.now();
-        const changed = this.#write(() => ids === undefined
-            ? s.retryAllFailed.run(now, channel).changes
-            : ids.reduce((sum, id) => sum + s.retryFailed.run(now, channel, toRowId(id)).changes, 0), true);
+        const changed = this.#write(() => {
+            const changed = ids === undefined
+                ? s.retryAllFailed.run(now, channel).changes
+                : ids.reduce((sum, id) => sum + s.retryFailed.run(now, channel, toRowId(id)).changes, 0);
+            if (changed) this.#count(channel, now, { retried: changed });
+            return changed;
+        }, true);
         if (changed) this.wake.notify([channel]);
         return changed;
     }
@@ -386,6 +429,54 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         }, true);
         if (ids?.length) this.wake.notify([fire.channel]);
         return ids;
+    }
+
+    async searchFailed(channel: string, options: { search?: string, limit: number, offset: number }): Promise<{ total: number, messages: FailedMessage[] }> {
+        const { s } = this.#open();
+        const search = options.search?.trim();
+        if (!search) {
+            const total = this.guard(() => (s.countFailed.get(channel) as { n: number }).n);
+            return { total, messages: await this.listFailed(channel, options) };
+        }
+        const id = rowIdPattern.test(search) ? Number(search) : -1;
+        const match = [channel, id, likePattern(search), Buffer.from(search, 'utf8')];
+        return this.guard(() => ({
+            total: (s.searchFailedCount.get(...match) as { n: number }).n,
+            messages: (s.searchFailed.all(...match, options.limit, options.offset) as FailedMessageRow[]).map(failedMessageFromRow),
+        }));
+    }
+
+    async getMessage(id: MessageId): Promise<MessageInfo | undefined> {
+        const { s } = this.#open();
+        if (!rowIdPattern.test(String(id))) return undefined;
+        const row = this.guard(() => s.getMessage.get(Date.now(), Number(id)) as StoredMessageRow | undefined);
+        return row && messageInfoFromRow(row);
+    }
+
+    async history(options: { since: number, channel?: string }): Promise<ChannelMinute[]> {
+        const { s } = this.#open();
+        const from = Math.floor((Date.now() - options.since) / 60_000);
+        const rows = this.guard(() => (options.channel === undefined ? s.historyAll.all(from) : s.historyOne.all(from, options.channel)) as (CountsRow & { minute: number })[]);
+        return rows.map(channelMinuteFromRow);
+    }
+
+    async totals(): Promise<ChannelTotals[]> {
+        const { s } = this.#open();
+        return this.guard(() => s.totals.all() as CountsRow[]).map(channelTotalsFromRow);
+    }
+
+    async listConsumers(): Promise<ConsumerInfo[]> {
+        const { s } = this.#open();
+        return this.guard(() => s.consumers.all() as ConsumerRow[]).map(consumerFromRow);
+    }
+
+    /** Adds to the channel's current minute of queue_throughput; inside a write transaction. */
+    #count(channel: string, now: number, counts: MinuteCounts): void {
+        const { s } = this.#open();
+        const values: number[] = [counts.produced ?? 0, counts.done ?? 0, counts.failed ?? 0, counts.retried ?? 0, counts.latencySum ?? 0];
+        for (let i = 0; i < latencyBucketCount; i++) values.push(counts.latency?.[i] ?? 0);
+        if (values.length !== sqliteCounterColumns.length) throw new Error('queue_throughput columns and counts differ');
+        s.throughput.run(channel, Math.floor(now / 60_000), ...values);
     }
 
     /**

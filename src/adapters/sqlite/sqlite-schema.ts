@@ -1,4 +1,9 @@
 import type { Database } from 'better-sqlite3';
+import { latencyColumns } from '../../latency-buckets';
+
+/** The counters of queue_throughput (per minute) and queue_totals (carried over when minutes are pruned). */
+const counterColumns = ['produced INTEGER NOT NULL DEFAULT 0', 'retried INTEGER NOT NULL DEFAULT 0', 'latency_sum REAL NOT NULL DEFAULT 0',
+    ...latencyColumns.map(v => `${v} INTEGER NOT NULL DEFAULT 0`)];
 
 /**
  * Numbered, append-only migrations. Each runs in an IMMEDIATE transaction
@@ -84,6 +89,18 @@ const migrations: string[] = [
         PRIMARY KEY (channel, key)
     );
     CREATE INDEX queue_schedules_next ON queue_schedules (next_run_at);
+    `,
+    // Dashboard and metrics: produced, retried and queue latency (fixed buckets) per minute; cumulative
+    // totals that outlive the 24 hours of minutes; string headers (trace context) per message.
+    `
+    ${counterColumns.map(v => `ALTER TABLE queue_throughput ADD COLUMN ${v};`).join('\n    ')}
+    CREATE TABLE queue_totals (
+        channel TEXT PRIMARY KEY,
+        done INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        ${counterColumns.join(',\n        ')}
+    ) WITHOUT ROWID;
+    ALTER TABLE queue_messages ADD COLUMN headers TEXT;
     `,
 ];
 

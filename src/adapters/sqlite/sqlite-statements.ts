@@ -1,10 +1,16 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { latencyColumns } from '../../latency-buckets';
 
 /** Message states, as stored. */
 export const PENDING = 0, LEASED = 1, FAILED = 2, DONE = 3;
 
 const lost = 'lease_owner = NULL, lease_until = NULL';
 const leasedBy = `id = ? AND state = ${LEASED} AND lease_owner = ?`;
+/** Columns added up in queue_throughput and queue_totals. */
+const counters = ['produced', 'done', 'failed', 'retried', 'latency_sum', ...latencyColumns];
+const addCounters = counters.map(v => `${v} = ${v} + excluded.${v}`).join(', ');
+const sumCounters = counters.map(v => `SUM(${v}) AS ${v}`).join(', ');
+const failedMatch = `channel = ? AND state = ${FAILED} AND (id = ? OR last_error LIKE ? ESCAPE '\\' OR instr(payload, ?) > 0)`;
 /** A lost lease counts only when its start was recorded; otherwise its attempt becomes doubtful (see storage.ts). */
 const outOfAttempts = 'started AND attempt >= max_attempts';
 const reclaimSet = `state = CASE WHEN ${outOfAttempts} THEN ${FAILED} ELSE ${PENDING} END,
@@ -16,14 +22,14 @@ const clearDoubt = 'attempt = attempt - doubtful, doubtful = 0';
 
 /** Every SQL statement of the SQLite adapter; `?` parameters in the order the adapter passes them. */
 const sql = {
-    insert: `INSERT INTO queue_messages (channel, state, priority, available_at, produced_at, attempt, max_attempts, payload) VALUES (?, ${PENDING}, ?, ?, ?, 0, ?, ?)`,
+    insert: `INSERT INTO queue_messages (channel, state, priority, available_at, produced_at, attempt, max_attempts, payload, headers) VALUES (?, ${PENDING}, ?, ?, ?, 0, ?, ?, ?)`,
     dedupGet: 'SELECT message_id, expires_at FROM queue_dedup WHERE channel = ? AND hash = ?',
     dedupPut: 'INSERT OR REPLACE INTO queue_dedup (channel, hash, message_id, expires_at) VALUES (?, ?, ?, ?)',
     anyReady: `SELECT 1 FROM queue_messages WHERE channel = ? AND state = ${PENDING} AND available_at <= ? LIMIT 1`,
     claim: `UPDATE queue_messages SET state = ${LEASED}, lease_owner = ?, lease_until = ?, attempt = attempt + 1, started = 0
         WHERE id IN (SELECT id FROM queue_messages WHERE channel = ? AND state = ${PENDING} AND available_at <= ? ORDER BY priority DESC, available_at, id LIMIT ?)
         RETURNING CAST(id AS TEXT) AS id, id AS seq, channel, payload, attempt - doubtful AS attempt, doubtful > 0 AS record_start,
-            max_attempts, priority, produced_at, available_at, scheduled_at`,
+            max_attempts, priority, produced_at, available_at, scheduled_at, headers`,
     renew: `UPDATE queue_messages SET lease_until = ? WHERE ${leasedBy}`,
     start: `UPDATE queue_messages SET started = 1 WHERE ${leasedBy} RETURNING channel`,
     deleteLeased: `DELETE FROM queue_messages WHERE ${leasedBy} RETURNING channel`,
@@ -36,8 +42,9 @@ const sql = {
     reclaimOwner: `UPDATE queue_messages SET ${reclaimSet} WHERE state = ${LEASED} AND lease_owner = ? RETURNING channel`,
     anyExpired: `SELECT 1 FROM queue_messages WHERE state = ${LEASED} AND lease_until <= ? LIMIT 1`,
     reclaimExpired: `UPDATE queue_messages SET ${reclaimSet} WHERE state = ${LEASED} AND lease_until <= ? RETURNING channel`,
-    throughput: `INSERT INTO queue_throughput (channel, minute, done, failed) VALUES (?, ?, ?, ?)
-        ON CONFLICT (channel, minute) DO UPDATE SET done = done + excluded.done, failed = failed + excluded.failed`,
+    /** Params: channel, minute, then every counter column in `counters` order. */
+    throughput: `INSERT INTO queue_throughput (channel, minute, ${counters.join(', ')}) VALUES (?, ?, ${counters.map(() => '?').join(', ')})
+        ON CONFLICT (channel, minute) DO UPDATE SET ${addCounters}`,
     consumerPut: 'INSERT OR REPLACE INTO queue_consumers (id, channel, host, pid, process_start, registered_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     consumerSeen: 'UPDATE queue_consumers SET seen_at = ? WHERE id = ?',
     consumerDelete: 'DELETE FROM queue_consumers WHERE id = ?',
@@ -48,6 +55,9 @@ const sql = {
     nextAvailable: `SELECT MIN(available_at) AS at FROM queue_messages WHERE channel = ? AND state = ${PENDING}`,
     pruneDedup: 'DELETE FROM queue_dedup WHERE expires_at <= ?',
     pruneDone: `DELETE FROM queue_messages WHERE state = ${DONE} AND remove_at <= ?`,
+    /** Before pruneThroughput, with the same minute: what it deletes goes into the totals. */
+    carryTotals: `INSERT INTO queue_totals (channel, ${counters.join(', ')}) SELECT channel, ${sumCounters} FROM queue_throughput WHERE minute < ? GROUP BY channel
+        ON CONFLICT (channel) DO UPDATE SET ${addCounters}`,
     pruneThroughput: 'DELETE FROM queue_throughput WHERE minute < ?',
     statsAll: `SELECT channel, SUM(state = ${PENDING} AND available_at <= ?) AS pending, SUM(state = ${PENDING} AND available_at > ?) AS delayed,
         SUM(state = ${LEASED}) AS in_flight, SUM(state = ${FAILED}) AS failed FROM queue_messages GROUP BY channel`,
@@ -61,7 +71,25 @@ const sql = {
     purgeFailed: `DELETE FROM queue_messages WHERE channel = ? AND state = ${FAILED}`,
     purgeAll: 'DELETE FROM queue_messages WHERE channel = ?',
     purgeDedup: 'DELETE FROM queue_dedup WHERE channel = ?',
+    countFailed: `SELECT COUNT(*) AS n FROM queue_messages WHERE channel = ? AND state = ${FAILED}`,
+    /** Params: channel, id (or -1), LIKE pattern, payload bytes; then limit, offset. */
+    searchFailed: `SELECT id, channel, attempt, max_attempts, last_error, produced_at, settled_at, payload FROM queue_messages WHERE ${failedMatch} ORDER BY id LIMIT ? OFFSET ?`,
+    searchFailedCount: `SELECT COUNT(*) AS n FROM queue_messages WHERE ${failedMatch}`,
+    getMessage: `SELECT id, channel, state, attempt, max_attempts, priority, produced_at, available_at, settled_at, last_error, lease_owner, payload, headers, ? AS now
+        FROM queue_messages WHERE id = ?`,
+    historyAll: `SELECT channel, minute, ${counters.join(', ')} FROM queue_throughput WHERE minute >= ? ORDER BY minute, channel`,
+    historyOne: `SELECT channel, minute, ${counters.join(', ')} FROM queue_throughput WHERE minute >= ? AND channel = ? ORDER BY minute`,
+    /** One statement, one snapshot: a prune moving minutes into the totals meanwhile neither doubles nor loses them. */
+    totals: `SELECT channel, ${sumCounters} FROM (
+        SELECT channel, ${counters.join(', ')} FROM queue_totals UNION ALL SELECT channel, ${counters.join(', ')} FROM queue_throughput
+    ) GROUP BY channel ORDER BY channel`,
+    consumers: `SELECT c.id, c.channel, c.host, c.pid, c.registered_at,
+        (SELECT COUNT(*) FROM queue_messages m WHERE m.state = ${LEASED} AND m.lease_owner = c.id) AS in_flight
+        FROM queue_consumers c ORDER BY c.channel, c.registered_at, c.id`,
 };
+
+/** The counter columns of queue_throughput, in the order the `throughput` statement takes them after channel and minute. */
+export const sqliteCounterColumns = counters;
 
 export type SqliteStatements = { [K in keyof typeof sql]: Statement };
 
