@@ -51,7 +51,9 @@ export async function readSchedules(queue: BrokerQueue): Promise<ScheduleRow[] |
     const schedules = (queue as unknown as { schedules?: () => Promise<Maybe[]> }).schedules;
     if (typeof schedules !== 'function') return undefined;
     const list = await schedules.call(queue);
-    return (Array.isArray(list) ? list : []).map(entry => ({
+    // The view is for queues that have schedules: none stored, no table.
+    if (!Array.isArray(list) || !list.length) return undefined;
+    return list.map(entry => ({
         channel: String(entry.channel ?? ''),
         key: String(entry.key ?? entry.name ?? ''),
         schedule: describeSchedule(entry),
@@ -61,10 +63,12 @@ export async function readSchedules(queue: BrokerQueue): Promise<ScheduleRow[] |
 }
 
 function describeSchedule(entry: Maybe): string {
-    const spec = (entry.schedule && typeof entry.schedule === 'object' ? entry.schedule : entry) as Maybe;
+    // queue.schedules() lists the resolved options (`every` in ms) under `options`.
+    const nested = [entry.options, entry.schedule].find(v => v && typeof v === 'object');
+    const spec = (nested ?? entry) as Maybe;
     const parts: string[] = [];
     if (spec.cron !== undefined) parts.push(`cron ${spec.cron}`);
-    if (spec.every !== undefined) parts.push(`every ${spec.every}`);
+    if (spec.every !== undefined) parts.push(`every ${typeof spec.every === 'number' ? `${spec.every}ms` : spec.every}`);
     if (spec.timezone !== undefined) parts.push(String(spec.timezone));
     return parts.join(', ') || (typeof entry.schedule === 'string' ? entry.schedule : '');
 }
