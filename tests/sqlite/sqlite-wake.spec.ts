@@ -127,6 +127,9 @@ describe('sqlite: wake-up failures', () => {
             });
             await first.promise;
             const producer = new Child('tests/fixtures/sqlite-producer.ts', [path, '1'], {}, undefined, nobody);
+            // The fixture waits at a barrier (for racing producers) until told to go.
+            await producer.waitForLine('ready');
+            producer.kill('SIGUSR2');
             await producer.waitForLine('finished');
             await within(woken.promise, 15_000, 'the wake-up from the other user\'s produce');
             await release();
@@ -137,7 +140,9 @@ describe('sqlite: wake-up failures', () => {
         asRootTest('its produce resolves once per message although it cannot write the wake-up file (EACCES), and warns once', async () => {
             await share(0o644);
             const producer = new Child('tests/fixtures/sqlite-producer.ts', [path, '3'], {}, undefined, nobody);
-            await producer.waitForLine(line => line === 'finished', 30_000);
+            await producer.waitForLine('ready');
+            producer.kill('SIGUSR2');
+            await producer.waitForLine(line => line.startsWith('finished'), 30_000);
             await producer.exited;
             expect(producer.lines.filter(line => line.startsWith('produced'))).toHaveLength(3);
             expect((await queue.stats('jobs'))[0].pending).toBe(4);
