@@ -43,7 +43,14 @@ describe('consuming inside a Deepkit HTTP server (server:start), real SIGTERM', 
         }, dir.path);
         children.push(child);
         await child.waitForLine('Server started', startup);
-        const response = await fetch(`http://127.0.0.1:${port}/ping`);
+        // "Server started" can precede the listening socket by a moment; nothing else announces it across processes.
+        let response: Response | undefined;
+        for (let tries = 0; !response; tries++) {
+            response = await fetch(`http://127.0.0.1:${port}/ping`).catch(error => {
+                if (tries >= 50) throw error;
+                return new Promise<undefined>(resolve => setTimeout(resolve, 100));
+            });
+        }
         expect(await response.json()).toBe('pong');
         return child;
     }
