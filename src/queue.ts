@@ -15,7 +15,9 @@ import {
     parseConsumeOptions,
     parseProduceOptions,
 } from './options';
-import { ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, MessageId, QueueStorage, Settlement } from './storage';
+import { QueueOrmDatabase } from './orm/orm-types';
+import { TransactionalConsumeCallback, TransactionalQueueConsumer } from './orm/transactional-consumer';
+import { ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, isTransactionalStorage, MessageId, QueueStorage, Settlement } from './storage';
 
 /** `type Release = () => Promise<void>`, as in `@deepkit/broker`. */
 export type Release = () => Promise<void>;
@@ -97,6 +99,14 @@ export class BrokerQueue {
         if (grouped && requests.length === 1) return [await this.enqueueBatcher.add(requests[0])];
         await this.connect();
         return this.adapter.enqueue(requests);
+    }
+
+    /** @internal The requests written in the session's transaction (an ORM session of the queue's database). */
+    async enqueueInSession(session: object, requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
+        if (this.closed) throw new QueueClosedError('The queue is closed; cannot produce');
+        await this.connect();
+        if (!isTransactionalStorage(this.adapter)) throw new QueueOptionError("Option 'session': this queue's storage adapter cannot join ORM transactions (SqliteQueueAdapter and PostgresQueueAdapter can)");
+        return (await this.adapter.joinTransaction(session)).enqueue(requests);
     }
 
     /** @internal */
@@ -266,14 +276,18 @@ export class BrokerQueueChannel<T> {
      * calls share a transaction (group commit), each with its own result.
      */
     async produce(data: T, options?: BrokerQueueProduceOptions): Promise<ProduceResult> {
-        const [result] = await this.queue.enqueue([this.request(data, options)], true);
+        const request = this.request(data, options);
+        const [result] = options?.session !== undefined
+            ? await this.queue.enqueueInSession(options.session, [request])
+            : await this.queue.enqueue([request], true);
         return result;
     }
 
     /** Validates all, then stores all in one transaction: all or nothing. */
     async produceMany(list: T[], options?: BrokerQueueProduceOptions): Promise<ProduceResult[]> {
         if (!list.length) return [];
-        return this.queue.enqueue(list.map(data => this.request(data, options)), false);
+        const requests = list.map(data => this.request(data, options));
+        return options?.session !== undefined ? this.queue.enqueueInSession(options.session, requests) : this.queue.enqueue(requests, false);
     }
 
     /**
@@ -281,9 +295,14 @@ export class BrokerQueueChannel<T> {
      * called. Returns from the callback mark the message done; a throw retries
      * it with backoff, and after `maxAttempts` keeps it as failed.
      */
-    async consume(callback: ConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release> {
+    async consume<S>(callback: TransactionalConsumeCallback<T, S>, options: BrokerQueueConsumeOptions & { database: QueueOrmDatabase<S> }): Promise<Release>;
+    async consume(callback: ConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release>;
+    async consume(callback: ConsumeCallback<T> | TransactionalConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release> {
         if (typeof callback !== 'function') throw new QueueOptionError('consume() needs a callback function');
-        const consumer = new QueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, parseConsumeOptions(options), callback);
+        const resolved = parseConsumeOptions(options);
+        const consumer = resolved.database !== undefined
+            ? new TransactionalQueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, resolved, callback, resolved.database)
+            : new QueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, resolved, callback as ConsumeCallback<T>);
         return this.queue.startConsumer(consumer);
     }
 

@@ -4,15 +4,17 @@ import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
 import {
     ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, Settlement,
+    FailedMessage, MessageId, QueueTransaction, QueueTransactionalStorage, Settlement,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
 import { ChannelStatsCollector, claimedMessageFromRow, failedMessageFromRow } from '../adapter-rows';
-import { loadPostgresDriver, PostgresPoolClientLike, PostgresPoolLike, PostgresQueryResult } from './postgres-driver';
+import { loadPostgresDriver, PostgresPoolClientLike, PostgresPoolLike, PostgresQueryConfig, PostgresQueryResult } from './postgres-driver';
 import { isConnectionError, isRetryableConflict, translatePostgresError } from './postgres-errors';
 import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-notify';
+import { postgresEnqueueBatch } from './postgres-enqueue';
 import { migratePostgres } from './postgres-schema';
 import { PostgresStatementName, postgresStatements, PostgresStatements } from './postgres-statements';
+import { attachPostgresDatabase, identityQuery, joinPostgresTransaction, PostgresTransactionContext } from './postgres-transaction';
 
 export interface PostgresQueueAdapterOptions {
     /** `postgres://user:password@host:5432/database`. Give this or `pool`. */
@@ -93,7 +95,7 @@ interface Run {
  * noticed by any host within a reclaim interval. All times come from the
  * database clock.
  */
-export class PostgresQueueAdapter extends QueueStorageAdapter {
+export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTransactionalStorage {
     readonly options: PostgresQueueAdapterOptionsResolved;
     protected readonly statements: PostgresStatements;
     protected readonly notify: PostgresNotify;
@@ -104,6 +106,8 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
     protected readonly nextAfterClaim = new Map<string, { ms: number | null, at: number }>();
     #pool?: PostgresPoolLike;
     #connecting?: Promise<void>;
+    #transactionContext?: PostgresTransactionContext;
+    #identity?: Promise<string>;
 
     constructor(options: PostgresQueueAdapterOptions) {
         super();
@@ -131,34 +135,10 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
     }
 
     async enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
-        // A hash repeated within the batch is deduplicated here: one statement cannot upsert one key twice.
-        const first = new Map<string, number>();
-        const sent: EnqueueRequest[] = [];
-        const sentIndex: number[] = [];
-        const sameAs: (number | undefined)[] = requests.map(request => {
-            if (request.deduplication) {
-                const key = `${request.channel}\0${request.deduplication.hash}`;
-                const earlier = first.get(key);
-                if (earlier !== undefined) return earlier;
-                first.set(key, sent.length);
-            }
-            sentIndex.push(sent.length);
-            sent.push(request);
-            return undefined;
-        });
-        const result = await this.run('enqueue', [
-            sent.map(v => v.channel),
-            sent.map(v => v.priority),
-            sent.map(v => v.delay),
-            sent.map(v => v.maxAttempts),
-            sent.map(v => toBuffer(v.payload)),
-            sent.map(v => v.deduplication?.hash ?? null),
-            sent.map(v => v.deduplication?.interval ?? null),
-        ]);
-        const stored: EnqueueResult[] = result.rows.map(row => ({ id: row.id, deduplicated: row.deduplicated }));
-        this.notify.notifyLocal(sent.filter((_, i) => !stored[i].deduplicated).map(v => v.channel));
-        let next = 0;
-        return sameAs.map(earlier => earlier === undefined ? stored[next++] : { id: stored[earlier].id, deduplicated: true });
+        const batch = postgresEnqueueBatch(requests);
+        const { results, channels } = batch.resolve((await this.run('enqueue', batch.values)).rows);
+        this.notify.notifyLocal(channels);
+        return results;
     }
 
     async registerConsumer(consumer: ConsumerRegistration): Promise<void> {
@@ -262,6 +242,46 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
         if (which !== 'failed' && which !== 'all') throw new QueueOptionError(`purge() takes 'failed' or 'all', got ${JSON.stringify(which)}`);
         const result = await this.run('purge', [channel, which]);
         return result.rows[0].n;
+    }
+
+    /** The ORM database must be this adapter's database (checked on one of its connections). */
+    async attachDatabase(database: object): Promise<void> {
+        await attachPostgresDatabase(database, this.transactionContext());
+    }
+
+    /** The queue's statements on the session's connection, inside its transaction. */
+    async joinTransaction(session: object): Promise<QueueTransaction> {
+        return joinPostgresTransaction(session, this.transactionContext());
+    }
+
+    protected transactionContext(): PostgresTransactionContext {
+        this.#open();
+        return this.#transactionContext ??= {
+            schema: this.options.schema,
+            target: this.target,
+            queryTimeout: this.options.queryTimeout,
+            notifyLocal: channels => this.notify.notifyLocal(channels),
+            ownIdentity: refresh => {
+                if (refresh || !this.#identity) {
+                    this.#identity = this.query(identityQuery(this.options.schema)).then(result => result.rows[0].identity as string);
+                    this.#identity.catch(() => this.#identity = undefined);
+                }
+                return this.#identity;
+            },
+        };
+    }
+
+    /** One statement on a pooled connection, not from the statement set (the ORM support's own). */
+    protected async query(config: PostgresQueryConfig): Promise<PostgresQueryResult> {
+        const client = await this.acquire(this.#open());
+        try {
+            const result = await client.query({ ...config, query_timeout: this.options.queryTimeout });
+            client.release();
+            return result;
+        } catch (error) {
+            client.release(isConnectionError(error));
+            throw translatePostgresError(error, { target: this.target, sent: true, write: false });
+        }
     }
 
     protected async open(): Promise<void> {
@@ -392,10 +412,6 @@ function describeTarget(connectionString?: string): string {
     } catch {
         return 'the configured server';
     }
-}
-
-function toBuffer(payload: Uint8Array): Buffer {
-    return Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
 function toRowId(id: MessageId): string {

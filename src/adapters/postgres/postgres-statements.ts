@@ -16,7 +16,7 @@ const lost = 'lease_owner = NULL, lease_until = NULL';
  * durable commit (a produce) flushes it anyway. `is_local`: the setting ends with this statement's
  * transaction, so a pool shared with the application is left as it was.
  */
-const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`;
+export const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`;
 /** Session start times are compared as microseconds since the epoch (bigint), exactly. */
 const postmasterStart = '(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint';
 

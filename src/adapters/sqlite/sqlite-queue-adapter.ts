@@ -7,14 +7,18 @@ import { QueueClosedError, QueueOptionError } from '../../errors';
 import { hostIdentity, isProcessAlive, processStartTime } from '../../process-liveness';
 import {
     ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, Settlement,
+    FailedMessage, MessageId, QueueTransaction, QueueTransactionalStorage, Settlement,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
 import { ChannelStatsCollector, claimedMessageFromRow, failedMessageFromRow, FailedMessageRow } from '../adapter-rows';
 import { migrateSqlite } from './sqlite-schema';
 import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
 import { translateSqliteError } from './sqlite-errors';
+import { enqueueRows, settleRows, toRowId } from './sqlite-operations';
 import { SqliteWake } from './sqlite-wake';
+import { SqliteWriteGate, sqliteWriteGate } from './sqlite-write-gate';
+import { registerSqliteQueueFile, sqliteFileOf, SqliteQueueFile } from './sqlite-orm-connections';
+import { attachSqliteDatabase, joinSqliteTransaction, SqliteTransactionContext } from './sqlite-transaction';
 
 export interface SqliteQueueAdapterOptions {
     /** Database file; missing folders are created. `':memory:'` for one process only. Default `'var/queue.sqlite'`. */
@@ -86,11 +90,13 @@ interface MessageRow {
  * workers in several processes on one host. Writes are IMMEDIATE
  * transactions; the busy timeout makes concurrent writers wait their turn.
  */
-export class SqliteQueueAdapter extends QueueStorageAdapter {
+export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTransactionalStorage {
     readonly options: SqliteQueueAdapterOptionsResolved;
     #db?: BetterSqlite3.Database;
     #statements?: SqliteStatements;
     #synchronous?: 'full' | 'normal';
+    #gate?: SqliteWriteGate;
+    #file?: SqliteQueueFile;
     protected wake: SqliteWake;
     protected readonly host = hostIdentity();
 
@@ -119,6 +125,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
                 migrateSqlite(db);
                 this.#db = db;
                 this.#statements = prepareSqliteStatements(db);
+                if (!memory) this.#gate = sqliteWriteGate(this.#queueFile().file);
             } catch (error) {
                 db.close();
                 throw error;
@@ -138,15 +145,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
         const { s } = this.#open();
         const now = Date.now();
-        const results = this.#write(() => requests.map(request => {
-            if (request.deduplication) {
-                const existing = s.dedupGet.get(request.channel, request.deduplication.hash) as { message_id: number, expires_at: number } | undefined;
-                if (existing && existing.expires_at > now) return { id: String(existing.message_id), deduplicated: true };
-            }
-            const id = Number(s.insert.run(request.channel, request.priority, now + request.delay, now, request.maxAttempts, toBuffer(request.payload)).lastInsertRowid);
-            if (request.deduplication) s.dedupPut.run(request.channel, request.deduplication.hash, id, now + request.deduplication.interval);
-            return { id: String(id), deduplicated: false };
-        }), true);
+        const results = await this.#write(() => enqueueRows(s, requests, now), true);
         this.wake.notify(requests.filter((_, i) => !results[i].deduplicated).map(v => v.channel));
         return results;
     }
@@ -155,12 +154,12 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const { s } = this.#open();
         const now = Date.now();
         const start = consumer.host === this.host ? processStartTime(consumer.pid) : undefined;
-        this.guard(() => s.consumerPut.run(consumer.id, consumer.channel, consumer.host, consumer.pid, start ?? null, now, now));
+        await this.#write(() => s.consumerPut.run(consumer.id, consumer.channel, consumer.host, consumer.pid, start ?? null, now, now), false);
     }
 
     async unregisterConsumer(consumerId: string): Promise<void> {
         const { s } = this.#open();
-        const channels = this.#write(() => {
+        const channels = await this.#write(() => {
             const released = s.releaseOwner.all(consumerId) as { channel: string }[];
             s.consumerDelete.run(consumerId);
             return released.map(v => v.channel);
@@ -173,7 +172,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const now = Date.now();
         // Look before taking the write lock: an idle poll never blocks writers.
         if (!this.guard(() => s.anyReady.get(channel, now))) return [];
-        const rows = this.#write(() => s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[], false);
+        const rows = await this.#write(() => s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[], false);
         rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.seq - b.seq);
         return rows.map(claimedMessageFromRow);
     }
@@ -190,49 +189,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async settle(settlements: Settlement[]): Promise<MessageId[]> {
         const { s } = this.#open();
         const now = Date.now();
-        const wakeChannels: string[] = [];
-        const lost = this.#write(() => {
-            const lost: MessageId[] = [];
-            const counts = new Map<string, { done: number, failed: number }>();
-            const count = (channel: string, field: 'done' | 'failed') => {
-                let entry = counts.get(channel);
-                if (!entry) counts.set(channel, entry = { done: 0, failed: 0 });
-                entry[field]++;
-            };
-            for (const settlement of settlements) {
-                const id = toRowId(settlement.id);
-                const owner = settlement.consumerId;
-                let row: { channel: string } | undefined;
-                switch (settlement.kind) {
-                    case 'done':
-                        row = settlement.retention > 0
-                            ? s.markDone.get(now, now + settlement.retention, id, owner) as typeof row
-                            : s.deleteLeased.get(id, owner) as typeof row;
-                        if (row) count(row.channel, 'done');
-                        break;
-                    case 'retry':
-                        row = s.retry.get(now + settlement.delay, settlement.error, id, owner) as typeof row;
-                        if (row) wakeChannels.push(row.channel);
-                        break;
-                    case 'fail':
-                        row = s.fail.get(settlement.error, now, id, owner) as typeof row;
-                        if (row) count(row.channel, 'failed');
-                        break;
-                    case 'reschedule':
-                        row = s.reschedule.get(now + settlement.delay, id, owner) as typeof row;
-                        if (row) wakeChannels.push(row.channel);
-                        break;
-                    case 'release':
-                        row = s.release.get(id, owner) as typeof row;
-                        if (row) wakeChannels.push(row.channel);
-                        break;
-                }
-                if (!row) lost.push(settlement.id);
-            }
-            const minute = Math.floor(now / 60_000);
-            for (const [channel, entry] of counts) s.throughput.run(channel, minute, entry.done, entry.failed);
-            return lost;
-        }, false);
+        const { lost, wakeChannels } = await this.#write(() => settleRows(s, settlements, now), false);
         this.wake.notify(wakeChannels);
         return lost;
     }
@@ -244,7 +201,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const dead = consumers.filter(v => !isProcessAlive(v.pid, v.process_start));
         // Read first: the common case, nothing to reclaim, takes no write lock.
         if (!dead.length && !this.guard(() => s.anyExpired.get(now))) return 0;
-        const channels = this.#write(() => {
+        const channels = await this.#write(() => {
             const channels: string[] = [];
             for (const consumer of dead) {
                 const error = `Delivery lost: worker process ${consumer.pid} on ${hostname()} died during the attempt`;
@@ -256,6 +213,34 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         }, false);
         this.wake.notify(channels);
         return channels.length;
+    }
+
+    /**
+     * The ORM database must use this adapter's file (see sqlite-orm-connections.ts).
+     * Throws at once rather than rejecting: `queueAdapterFor()` calls it synchronously.
+     */
+    attachDatabase(database: object): Promise<void> {
+        attachSqliteDatabase(database, this.#transactionContext());
+        return Promise.resolve();
+    }
+
+    /** The queue's statements in the session's transaction, on the ORM's connection of this file. */
+    async joinTransaction(session: object): Promise<QueueTransaction> {
+        return joinSqliteTransaction(session, this.#transactionContext());
+    }
+
+    #transactionContext(): SqliteTransactionContext {
+        if (this.options.path === ':memory:') throw new QueueOptionError("An in-memory SQLite queue (':memory:') cannot share ORM transactions: give it the ORM database's file");
+        return { queue: this.#queueFile(), path: this.options.path, wake: this.wake };
+    }
+
+    /** Registered before the first connection of an ORM database can open it: see sqlite-orm-connections.ts. */
+    #queueFile(): SqliteQueueFile {
+        if (!this.#file) {
+            this.#file = { file: sqliteFileOf(this.options.path)!, busyTimeout: this.options.busyTimeout, synchronous: this.options.synchronous };
+            registerSqliteQueueFile(this.#file);
+        }
+        return this.#file;
     }
 
     async nextAvailableIn(channel: string): Promise<number | undefined> {
@@ -271,7 +256,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async prune(): Promise<void> {
         const { s } = this.#open();
         const now = Date.now();
-        this.#write(() => {
+        await this.#write(() => {
             s.pruneDedup.run(now);
             s.pruneDone.run(now);
             s.pruneThroughput.run(Math.floor(now / 60_000) - 24 * 60);
@@ -305,7 +290,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async retryFailed(channel: string, ids?: MessageId[]): Promise<number> {
         const { s } = this.#open();
         const now = Date.now();
-        const changed = this.#write(() => ids === undefined
+        const changed = await this.#write(() => ids === undefined
             ? s.retryAllFailed.run(now, channel).changes
             : ids.reduce((sum, id) => sum + s.retryFailed.run(now, channel, toRowId(id)).changes, 0), true);
         if (changed) this.wake.notify([channel]);
@@ -327,7 +312,9 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
      * for fsync: losing one to a power cut can only roll a message back to an
      * earlier state, so it is delivered again, never lost.
      */
-    #write<R>(operation: () => R, durable: boolean): R {
+    async #write<R>(operation: () => R, durable: boolean): Promise<R> {
+        // An ORM transaction of this process may hold the file's write lock across awaits: wait for it here, not in SQLite.
+        if (this.#gate?.held) await this.#gate.idle(this.options.busyTimeout);
         const { db } = this.#open();
         const level = durable ? this.options.synchronous : 'normal';
         return this.guard(() => {
@@ -351,20 +338,4 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
             throw translateSqliteError(error, this.options.path);
         }
     }
-}
-
-function toBuffer(payload: Uint8Array): Buffer {
-    return Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-}
-
-/** A canonical positive integer: no sign, no leading zeros, no exponent. */
-const rowIdPattern = /^[1-9][0-9]{0,15}$/;
-
-function toRowId(id: MessageId): number {
-    // Checked by pattern, not by String(Number(id)) === id: see MessageRow.id on number-to-string.
-    const value = typeof id === 'number' ? id : rowIdPattern.test(id) ? Number(id) : NaN;
-    if (!Number.isSafeInteger(value) || value < 1) {
-        throw new QueueOptionError(`Invalid message id ${JSON.stringify(id)}: SQLite message ids are positive integers`);
-    }
-    return value;
 }
