@@ -164,7 +164,7 @@ export function ormSuite(name: string, factory: () => Promise<OrmFixture>): void
                 throw new Error('always');
             }, { database });
             await third.promise;
-            const [failed] = await waitFor(async () => (await queue.listFailed('doomed')).length && queue.listFailed('doomed'), 'failed message');
+            const failed = await waitFor(async () => (await queue.listFailed('doomed'))[0], 'failed message');
             expect(failed.error).toContain('always');
             expect(await database.query(WelcomeMail).filter({ attempt: 99 }).count()).toBe(0);
         });

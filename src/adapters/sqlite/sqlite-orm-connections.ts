@@ -40,7 +40,8 @@ interface SqliteOrmAdapter extends OrmAdapterLike {
 }
 
 const queueFiles = new Map<string, SqliteQueueFile>();
-const patchedClasses = new WeakSet<object>();
+/** Marks our DatabaseConstructor, so that it is installed once however often the queue attaches. */
+const queueAware = Symbol('deepkit-broker-queue');
 const attached = new WeakMap<object, string>();
 const tuned = new WeakSet<object>();
 
@@ -138,8 +139,8 @@ export function attachSqliteOrmAdapter(adapter: SqliteOrmAdapter, queue: SqliteQ
 }
 
 function patchConnectionClass(connectionClass: SqliteConnectionClass): void {
-    if (patchedClasses.has(connectionClass)) return;
     const original = connectionClass.DatabaseConstructor;
+    if ((original as { [queueAware]?: boolean })[queueAware]) return;
     // A plain function: `new` returns the object it returns, a connection of either library.
     function QueueAwareDatabase(path: string, options?: object) {
         const file = queueFiles.get(sqliteFileOf(path) ?? '');
@@ -150,8 +151,8 @@ function patchConnectionClass(connectionClass: SqliteConnectionClass): void {
         tuned.add(db);
         return db;
     }
+    Object.defineProperty(QueueAwareDatabase, queueAware, { value: true });
     connectionClass.DatabaseConstructor = QueueAwareDatabase as unknown as SqliteConnectionClass['DatabaseConstructor'];
-    patchedClasses.add(connectionClass);
 }
 
 /**
