@@ -1,12 +1,15 @@
 import { createModuleClass } from '@deepkit/app';
+import { ClassType } from '@deepkit/core';
+import { InjectorContext } from '@deepkit/injector';
 import { Logger } from '@deepkit/logger';
 import { QueueFailedCommand } from './cli/queue-failed';
 import { QueuePurgeCommand } from './cli/queue-purge';
 import { QueueRetryCommand } from './cli/queue-retry';
 import { QueueStatsCommand } from './cli/queue-stats';
 import { BrokerQueueLifecycle, BrokerQueueShutdownListener } from './module-lifecycle';
-import { createConfiguredAdapter, resolveModuleOptions } from './module-options';
+import { createConfiguredAdapter, createDatabaseAdapter, resolveModuleOptions } from './module-options';
 import { BrokerQueueConfig } from './module.config';
+import { QueueOrmDatabase } from './orm/orm-types';
 import { BrokerQueue } from './queue';
 import { QueueStorageAdapter } from './storage-adapter';
 
@@ -49,8 +52,30 @@ export class BrokerQueueModule extends createModuleClass({
     controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand],
     exports: [BrokerQueue, QueueStorageAdapter],
 }) {
+    protected database?: ClassType<QueueOrmDatabase>;
+
+    /**
+     * Stores the queue in the application's own `@deepkit/orm` database (its
+     * SQLite file, or its PostgreSQL database): one database to configure, and
+     * its sessions and the database itself work with `produce(data, { session })`
+     * and `consume(callback, { database })`. `adapter`, `sqlitePath` and
+     * `postgresUrl` are then ignored; `durability` applies to SQLite.
+     *
+     *     imports: [new BrokerQueueModule({}).forDatabase(AppDatabase)]
+     */
+    forDatabase(database: ClassType<QueueOrmDatabase>): this {
+        this.database = database;
+        return this;
+    }
+
     override process(): void {
         // Fail at startup, not at the first message.
         resolveModuleOptions(this.config);
+        const database = this.database;
+        if (!database) return;
+        this.addProvider({
+            provide: QueueStorageAdapter,
+            useFactory: (config: BrokerQueueConfig, injector: InjectorContext) => createDatabaseAdapter(injector.get(database), config),
+        });
     }
 }
