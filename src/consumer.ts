@@ -299,10 +299,15 @@ export class QueueConsumer<T> {
         },
     };
 
+    protected holds(id: MessageId): boolean {
+        return this.running.some(v => v.id === id) || this.buffer.some(v => v.id === id);
+    }
+
     protected async renew(): Promise<void> {
         const ids = [...this.running, ...this.buffer].map(v => v.id);
         try {
-            const lost = await this.context.storage.renewLeases(this.id, ids, this.channelOptions.lease);
+            // Not those settled meanwhile (a transactional callback's ack commits while the renewal waits for the write lock).
+            const lost = (await this.context.storage.renewLeases(this.id, ids, this.channelOptions.lease)).filter(id => this.holds(id));
             if (lost.length) {
                 const lostSet = new Set(lost);
                 this.buffer = this.buffer.filter(v => !lostSet.has(v.id));

@@ -3,7 +3,7 @@ import { ConsumerContext, QueueConsumer } from '../consumer';
 import { QueueLeaseLostError, QueueOptionError } from '../errors';
 import { BrokerQueueMessage } from '../message';
 import { BrokerQueueChannelOptionsResolved, BrokerQueueConsumeOptionsResolved } from '../options';
-import { ClaimedMessage, isTransactionalStorage, QueueStorage, QueueTransactionalStorage, Settlement, TransactionalSettlement } from '../storage';
+import { ClaimedMessage, isTransactionalStorage, MessageId, QueueStorage, QueueTransactionalStorage, Settlement, TransactionalSettlement } from '../storage';
 import { consumerTransaction } from './orm-session';
 import { OrmTransactionLike, QueueOrmDatabase } from './orm-types';
 
@@ -28,6 +28,8 @@ class LeaseGoneBeforeStart extends Error {
 export class TransactionalQueueConsumer<T> extends QueueConsumer<T> {
     /** Settlements already written inside a transaction, or not ours to write: not for the batcher. */
     protected readonly written = new WeakSet<Settlement>();
+    /** Messages whose result is written in a transaction that has not finished yet. */
+    protected readonly committing = new Set<MessageId>();
     protected readonly storage: QueueStorage & QueueTransactionalStorage;
 
     constructor(
@@ -64,17 +66,25 @@ export class TransactionalQueueConsumer<T> extends QueueConsumer<T> {
                     ? { kind: 'reschedule', id: message.id, consumerId: this.id, delay: message.rescheduleIn }
                     : { kind: 'done', id: message.id, consumerId: this.id, retention: this.channelOptions.retention };
                 if (!await scope.settle(settlement)) throw new QueueLeaseLostError(message.id, this.channel);
+                this.committing.add(message.id);
             });
         });
     }
 
+    /** A renewal that ran into the commit finds the message settled: that is no lost lease. */
+    protected override holds(id: MessageId): boolean {
+        return !this.committing.has(id) && super.holds(id);
+    }
+
     protected override succeeded(claimed: ClaimedMessage, message: BrokerQueueMessage<T>): Settlement {
+        this.committing.delete(claimed.id);
         const settlement = super.succeeded(claimed, message);
         this.written.add(settlement);
         return settlement;
     }
 
     protected override failed(claimed: ClaimedMessage, error: unknown): Settlement {
+        this.committing.delete(claimed.id);
         if (!(error instanceof LeaseGoneBeforeStart || error instanceof QueueLeaseLostError)) return super.failed(claimed, error);
         // Another consumer owns the message now: nothing is ours to write.
         this.context.logger.warn(error instanceof QueueLeaseLostError

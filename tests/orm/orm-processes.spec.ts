@@ -23,7 +23,7 @@ function processSuite(backend: Backend, open: () => Promise<{ target: string, cl
         let cleanupTarget: () => Promise<void>;
         let database: Database;
         let queue: BrokerQueue;
-        let children: Child[];
+        let children: Child[] = [];
 
         function start(mode: string, env: Record<string, string> = {}, maxParallel = 1): Child {
             const child = new Child(worker, [backend, target, mode, String(maxParallel)], env);

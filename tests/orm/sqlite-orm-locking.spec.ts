@@ -59,6 +59,26 @@ describe('sqlite: the application and transactional workers on one file', () => 
         expect(await database.query(WelcomeMail).count()).toBe(1);
     });
 
+    test('a transactional callback longer than its renewal interval commits without a false "lost the lease" warning', async () => {
+        const logger = new MemoryLogger();
+        const own = new BrokerQueue(queue.adapter, { logger, pollInterval: 50 });
+        const jobs = own.channel<Job>('slow', { lease: '150ms' });
+        await jobs.produce({ n: 1 });
+        const ran = deferred();
+        // Renewals (every 50 ms) wait for the write lock the callback's transaction holds.
+        await jobs.consume(async (job, message, session) => {
+            session.add(new WelcomeMail(job.n));
+            await new Promise(resolve => setTimeout(resolve, 400));
+            ran.resolve();
+        }, { database });
+        await ran.promise;
+        await waitFor(async () => (await own.stats('slow'))[0].doneLastHour === 1, 'the ack');
+        // The renewals that waited for the commit ran right after it, before the ack could be read.
+        await own.stopConsumers();
+        expect(logger.lines.filter(line => line.startsWith('warn') || line.startsWith('error'))).toEqual([]);
+        expect(await database.query(WelcomeMail).count()).toBe(1);
+    });
+
     test('the application\'s read-then-write transactions do not fail while worker processes drain with { database }', async () => {
         const count = 400;
         const workers = [0, 1].map(i => {
