@@ -22,7 +22,7 @@ function examplesSuite(name: string, open: () => Promise<{ target: string, clean
         let dir: ReturnType<typeof tempDir>;
         let target: string;
         let cleanup: () => Promise<void>;
-        let children: Child[];
+        let children: Child[] = [];
 
         beforeEach(async () => {
             dir = tempDir();

@@ -102,9 +102,9 @@ describePostgres('postgres: a transactional callback stalled past its lease', ()
             stalled.kill();
             await stalled.exited;
         }
-        await queue.close();
-        database.disconnect(true);
-        await drop();
+        await queue?.close();
+        database?.disconnect(true);
+        await drop?.();
     });
 
     test('another consumer takes over and commits; the stalled transaction rolls back with QueueLeaseLostError', async () => {
