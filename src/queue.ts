@@ -15,6 +15,7 @@ import {
     parseConsumeOptions,
     parseProduceOptions,
 } from './options';
+import { assertOutsideConsumerTransaction } from './orm/orm-session';
 import { QueueOrmDatabase } from './orm/orm-types';
 import { TransactionalConsumeCallback, TransactionalQueueConsumer } from './orm/transactional-consumer';
 import { ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, isTransactionalStorage, MessageId, QueueStorage, Settlement } from './storage';
@@ -96,6 +97,7 @@ export class BrokerQueue {
     /** @internal */
     async enqueue(requests: EnqueueRequest[], grouped: boolean): Promise<EnqueueResult[]> {
         if (this.closed) throw new QueueClosedError('The queue is closed; cannot produce');
+        assertOutsideConsumerTransaction(this.adapter);
         if (grouped && requests.length === 1) return [await this.enqueueBatcher.add(requests[0])];
         await this.connect();
         return this.adapter.enqueue(requests);

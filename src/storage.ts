@@ -173,6 +173,14 @@ export interface QueueStorage {
  */
 export interface QueueTransactionalStorage {
     /**
+     * True when the database has one writer at a time (SQLite): a write of this
+     * process outside an open transaction then waits for it. The queue refuses
+     * such writes from inside a transactional consumer callback, which would wait
+     * for the callback's own transaction.
+     */
+    readonly singleWriter: boolean;
+
+    /**
      * Checks that the ORM database (a `@deepkit/orm` `Database`) stores its data
      * where this storage does, and prepares its connections for sharing the
      * database with the queue. Idempotent.

@@ -12,6 +12,15 @@ import { OrmAdapterLike, OrmTransactionLike } from './orm-types';
 /** The transaction of the `consume(..., { database })` callback that runs in this async context. */
 export const consumerTransaction = new AsyncLocalStorage<OrmTransactionLike>();
 
+/**
+ * Inside a transactional consumer callback on a single-writer database, a write of the queue outside the
+ * callback's transaction would wait for that very transaction: refused at the call instead.
+ */
+export function assertOutsideConsumerTransaction(storage: object): void {
+    if (!consumerTransaction.getStore() || !(storage as { singleWriter?: boolean }).singleWriter) return;
+    throw new QueueOptionError("Inside consume(..., { database }) on SQLite, write to the queue through the callback's session (produce(data, { session })): SQLite has one writer at a time, the callback's transaction holds the file, and a write outside it would wait for it");
+}
+
 export function describeValue(value: unknown): string {
     if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? String(value);
     return `an instance of ${value.constructor?.name ?? 'Object'}`;

@@ -244,6 +244,8 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
         return result.rows[0].n;
     }
 
+    readonly singleWriter = false;
+
     /** The ORM database must be this adapter's database (checked on one of its connections). */
     async attachDatabase(database: object): Promise<void> {
         await attachPostgresDatabase(database, this.transactionContext());

@@ -215,6 +215,8 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
         return channels.length;
     }
 
+    readonly singleWriter = true;
+
     /**
      * The ORM database must use this adapter's file (see sqlite-orm-connections.ts).
      * Throws at once rather than rejecting: `queueAdapterFor()` calls it synchronously.

@@ -60,7 +60,6 @@ export class SqliteWriteGate {
     /** Resolves once no transaction holds the turn, for a write that is done before the caller awaits anything. */
     async idle(timeout: number): Promise<void> {
         if (!this.holder) return;
-        this.refuseOwnConsumer();
         let entry: (() => void) | undefined;
         await this.wait(timeout, resolve => this.idleWaiters.push(entry = resolve), () => {
             this.idleWaiters = this.idleWaiters.filter(v => v !== entry);
@@ -70,13 +69,13 @@ export class SqliteWriteGate {
     }
 
     /**
-     * Inside a transactional consumer callback, a write to this file that is not
-     * part of the callback's transaction would wait for that very transaction.
+     * Inside a transactional consumer callback, another transaction on this file
+     * (a produce with another session) would wait for the callback's own.
      */
     protected refuseOwnConsumer(): void {
         const current = consumerTransaction.getStore();
         if (current && this.holder === current) {
-            throw new QueueOptionError(`Inside consume(..., { database }) on SQLite, write to the queue through the callback's session (produce(data, { session })): SQLite has one writer at a time, the callback's transaction holds '${this.file}', and any other write would wait for it`);
+            throw new QueueOptionError(`Inside consume(..., { database }) on SQLite, write to the queue through the callback's session (produce(data, { session })): SQLite has one writer at a time, the callback's transaction holds '${this.file}', and another transaction would wait for it`);
         }
     }
 
