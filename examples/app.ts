@@ -10,7 +10,8 @@ import { RegistrationChannel, registrationChannelProvider, User } from './channe
 class Service {
     constructor(private channel: RegistrationChannel) {}
     async registerUser(user: User) {
-        await this.channel.produce(user);
+        // The docs' snippet only awaits produce(); returning its result lets the route say whether it was a duplicate.
+        return await this.channel.produce(user);
     }
 }
 
@@ -19,8 +20,9 @@ class UserController {
 
     @http.POST('/users')
     async register(user: HttpBody<User>) {
-        await this.service.registerUser(user);
-        return { registered: user.id };
+        // exactlyOnce: the same user again within the deduplication interval is not enqueued twice.
+        const { deduplicated } = await this.service.registerUser(user);
+        return { registered: user.id, deduplicated };
     }
 }
 

@@ -1,6 +1,6 @@
 // Channel definitions shared by the worker and the app.
 import { provide } from '@deepkit/injector';
-import { BrokerQueue, BrokerQueueChannel, QueueMessageProcessing } from '../src';
+import { BrokerQueue, BrokerQueueChannel, provideSchedule, QueueMessageProcessing } from '../src';
 
 export type User = { id: number, username: string };
 
@@ -9,3 +9,10 @@ export const registrationChannelProvider = provide<RegistrationChannel>((queue: 
     process: QueueMessageProcessing.exactlyOnce,
     deduplicationInterval: '1s',
 }));
+
+// A nightly job next to it: at 03:00 Berlin time, one message however many workers run.
+export type NightlyReport = { report: 'new-users' };
+export type NightlyReportChannel = BrokerQueueChannel<NightlyReport>;
+export const nightlyReportChannelProvider = provide<NightlyReportChannel>((queue: BrokerQueue) => queue.channel<NightlyReport>('reports/nightly'));
+// Upserted by BrokerQueueModule when a command starts; declared again at every start, it keeps its next run.
+export const nightlyReportSchedule = provideSchedule<NightlyReportChannel>('nightly-new-users', { cron: '0 3 * * *', timezone: 'Europe/Berlin' }, { report: 'new-users' });

@@ -1,14 +1,18 @@
-// The worker: a separate App that consumes the registration channel.
+// The worker: a separate App that consumes the registration channel and the nightly report.
 // Run: node -r ts-node/register examples/worker.ts   (stop it with Ctrl+C or SIGTERM)
 import { App } from '@deepkit/app';
 import { FrameworkModule } from '@deepkit/framework';
 import { BrokerQueueModule } from '../src';
-import { RegistrationChannel, registrationChannelProvider } from './channels';
+import { NightlyReportChannel, nightlyReportChannelProvider, nightlyReportSchedule, RegistrationChannel, registrationChannelProvider } from './channels';
 import { Database } from './database';
 
 const workerName = process.env.WORKER_NAME ?? `worker-${process.pid}`;
 
-async function consumerCommand(channel: RegistrationChannel, database: Database) {
+async function consumerCommand(channel: RegistrationChannel, database: Database, reports: NightlyReportChannel) {
+    // Any worker may get the nightly tick; the schedule enqueues it once.
+    await reports.consume(async (job, message) => {
+        console.log(`Nightly report: ${job.report} for ${message.scheduledAt?.toISOString()} worker=${workerName}`);
+    });
     await channel.consume(async (user) => {
         await database.storeUser(user);
         console.log(`User registered: id=${user.id} username=${user.username} worker=${workerName}`);
@@ -18,7 +22,7 @@ async function consumerCommand(channel: RegistrationChannel, database: Database)
 }
 
 const app = new App({
-    providers: [Database, registrationChannelProvider],
+    providers: [Database, registrationChannelProvider, nightlyReportChannelProvider, nightlyReportSchedule],
     imports: [new FrameworkModule({}), new BrokerQueueModule({ /* config, e.g. sqlitePath: 'var/queue.sqlite' */ })],
 });
 app.loadConfigFromEnv(); // e.g. APP_BROKER_QUEUE_SQLITE_PATH=/tmp/queue.sqlite

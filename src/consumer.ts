@@ -2,15 +2,18 @@ import { randomUUID } from 'crypto';
 import { performance } from 'perf_hooks';
 import { Batcher, BatchWaiter } from './batcher';
 import { MessageCodec } from './codec';
-import { QueueDecodeError } from './errors';
+import { QueueDecodeError, QueueMessageAbortedError } from './errors';
 import { BrokerQueueMessage } from './message';
 import { hostIdentity } from './process-liveness';
 import { backoffDelay, BrokerQueueChannelOptionsResolved, BrokerQueueConsumeOptionsResolved } from './options';
+import { RunningMessage } from './running-message';
 import { ClaimedMessage, MessageId, QueueStorage, Settlement } from './storage';
 
 /** The adaptive prefetch leases about this much work ahead, and never more than `maxPrefetch` messages. */
 const prefetchWindowMs = 20;
 const maxPrefetch = 256;
+/** A stop that waits for running callbacks says which, at least this often. */
+const stillRunningWarningMs = 10_000;
 
 export type ConsumeCallback<T> = (data: T, message: BrokerQueueMessage<T>) => Promise<void> | void;
 
@@ -40,9 +43,11 @@ export class QueueConsumer<T> {
      * Messages whose callback runs. An array, not a Set: a Set that fills and empties with every
      * batch reallocates its table each time, and those tables ended up in V8's old generation.
      */
-    protected running: ClaimedMessage[] = [];
+    protected running: RunningMessage[] = [];
     protected buffer: ClaimedMessage[] = [];
     protected stopped = false;
+    protected stopping?: Promise<void>;
+    protected abandoned = false;
     protected fetching = false;
     protected fetchScheduled = false;
     protected starting = false;
@@ -59,6 +64,9 @@ export class QueueConsumer<T> {
     protected unwatch?: () => void;
     /** Moving average of callback durations, for the adaptive prefetch. */
     protected averageCallbackMs?: number;
+    protected readonly timeout?: number;
+    /** A message that asks to record its start (`recordStart`): while set, nothing else starts. */
+    protected alone?: ClaimedMessage;
 
     constructor(
         protected readonly context: ConsumerContext,
@@ -67,6 +75,7 @@ export class QueueConsumer<T> {
         protected readonly options: BrokerQueueConsumeOptionsResolved,
         protected readonly callback: ConsumeCallback<T>,
     ) {
+        this.timeout = options.timeout ?? channelOptions.timeout;
     }
 
     get channel(): string {
@@ -81,18 +90,39 @@ export class QueueConsumer<T> {
         this.wake();
     }
 
-    /** Stops claiming, waits for running callbacks, hands back unstarted messages and forgets the consumer. */
-    async stop(): Promise<void> {
-        if (this.stopped) return;
+    /**
+     * Stops claiming, waits for running callbacks, hands back unstarted messages and forgets the consumer.
+     * Every call gets the same promise, so a queue stopping while a `release()` is under way waits for it.
+     * Never rejects: `release()` is called unawaited inside callbacks, where a rejection would end the process.
+     */
+    stop(): Promise<void> {
+        return this.stopping ??= this.shutdown();
+    }
+
+    protected async shutdown(): Promise<void> {
         this.stopped = true;
         this.unwatch?.();
         clearTimeout(this.pollTimer);
-        while (this.fetching || this.running.length) await this.waitForIdle();
+        const warning = setInterval(() => this.warnStillRunning(), Math.min(stillRunningWarningMs, this.channelOptions.lease));
+        // Only says why the process waits; it must not be what keeps it alive.
+        warning.unref();
+        try {
+            while (!this.abandoned && (this.fetching || this.running.length)) await this.waitForIdle();
+        } finally {
+            clearInterval(warning);
+        }
+        // abandon() has handed everything back and forgotten the consumer.
+        if (this.abandoned) return;
         clearInterval(this.renewTimer);
         const unstarted = this.buffer.splice(0);
         for (const message of unstarted) this.settle({ kind: 'release', id: message.id, consumerId: this.id });
         await this.context.settlements.drain();
-        await this.context.storage.unregisterConsumer(this.id);
+        try {
+            await this.context.storage.unregisterConsumer(this.id);
+        } catch (error) {
+            // Its leases run out and are reclaimed like those of a dead worker.
+            this.context.logger.error(`Queue consumer of channel '${this.channel}' could not unregister; its leases expire instead:`, error);
+        }
     }
 
     /**
@@ -102,13 +132,24 @@ export class QueueConsumer<T> {
      */
     async abandon(): Promise<void> {
         this.stopped = true;
+        this.abandoned = true;
         this.unwatch?.();
         clearTimeout(this.pollTimer);
         clearInterval(this.renewTimer);
-        const running = this.running.map(v => v.id);
+        const running = this.running.map(v => v.claimed.id);
+        for (const run of this.running.splice(0)) {
+            run.abort(new QueueMessageAbortedError(`The shutdown timeout passed while the callback of message ${run.claimed.id} ran; it was handed back for redelivery`, 'shutdown'));
+        }
         this.buffer = [];
         this.context.logger.warn(`Queue consumer of channel '${this.channel}' abandoned ${running.length} running callback(s) (${running.join(', ')}); their messages are delivered again.`);
+        this.notifyIdle();
         await this.context.storage.unregisterConsumer(this.id);
+    }
+
+    protected warnStillRunning(): void {
+        if (!this.running.length) return;
+        const ids = this.running.map(v => v.claimed.id);
+        this.context.logger.warn(`Queue consumer of channel '${this.channel}' is stopping and still waits for ${ids.length} running callback(s): ${ids.join(', ')}`);
     }
 
     /** Something may be available: claim as soon as there is room. */
@@ -202,12 +243,53 @@ export class QueueConsumer<T> {
         if (this.starting) return;
         this.starting = true;
         try {
-            while (!this.stopped && this.running.length < this.options.maxParallel && this.buffer.length) {
+            while (!this.stopped && !this.alone && this.running.length < this.options.maxParallel && this.buffer.length) {
+                if (this.buffer[0].recordStart) {
+                    // It was with a worker that died and may have killed it: it waits for the running ones,
+                    // then runs alone, so that a crash counts for it and no other.
+                    if (!this.running.length) this.startAlone(this.buffer.shift()!);
+                    break;
+                }
                 this.process(this.buffer.shift()!);
             }
         } finally {
             this.starting = false;
         }
+    }
+
+    /** Records the start (group-committed with the settlements), and only then runs the callback. */
+    protected startAlone(claimed: ClaimedMessage): void {
+        this.alone = claimed;
+        // Running while its start is recorded: renewed, waited for by stop(), handed back by abandon().
+        this.running.push(new RunningMessage(claimed, performance.now()));
+        this.context.settlements.push({ kind: 'start', id: claimed.id, consumerId: this.id }, this.startRecorded);
+    }
+
+    protected readonly startRecorded: BatchWaiter<Settlement, MessageId | undefined> = {
+        done: (settlement, lost) => {
+            if (lost !== undefined) this.context.logger.warn(`Queue message ${settlement.id} of channel '${this.channel}' was reclaimed from this consumer before it started; it will be delivered again.`);
+            this.afterStartRecord(lost === undefined);
+        },
+        failed: (settlement, error) => {
+            // Not started: the lease runs out and the message is delivered again, without using an attempt.
+            this.context.logger.error(`Queue message ${settlement.id} of channel '${this.channel}' could not record its start; it will be delivered again:`, error);
+            this.afterStartRecord(false);
+        },
+    };
+
+    protected afterStartRecord(recorded: boolean): void {
+        const claimed = this.alone!;
+        const index = this.running.findIndex(v => v.claimed === claimed);
+        // Abandoned meanwhile (shutdown timeout): already handed back.
+        if (index < 0) return;
+        const run = this.running[index];
+        if (recorded && !this.stopped) return this.process(claimed, run);
+        this.running.splice(index, 1);
+        this.alone = undefined;
+        // Stopped meanwhile: handed back unstarted.
+        if (recorded) this.settle({ kind: 'release', id: claimed.id, consumerId: this.id });
+        this.notifyIdle();
+        this.startBuffered();
     }
 
     /**
@@ -216,36 +298,47 @@ export class QueueConsumer<T> {
      * one `then` it needs; at tens of thousands of messages a second, every
      * object per message shows in the worker's memory.
      */
-    protected process(claimed: ClaimedMessage): void {
-        this.running.push(claimed);
-        const started = performance.now();
+    protected process(claimed: ClaimedMessage, started?: RunningMessage): void {
+        let run = started;
+        if (!run) this.running.push(run = new RunningMessage(claimed, performance.now()));
         let message: BrokerQueueMessage<T>;
         try {
             const data = this.codec.decode(claimed.payload);
-            message = new BrokerQueueMessage(claimed.id, claimed.channel, data, claimed.attempt, claimed.maxAttempts, claimed.priority, claimed.producedAt);
+            message = new BrokerQueueMessage(claimed.id, claimed.channel, data, claimed.attempt, claimed.maxAttempts, claimed.priority, claimed.producedAt, run);
+            if (claimed.scheduledAt) message.scheduledAt = claimed.scheduledAt;
         } catch (error) {
             // Retrying cannot help an undecodable payload: keep it as failed for an operator.
             const text = error instanceof QueueDecodeError ? error.message : String(error);
             this.context.logger.error(`Queue message ${claimed.id} of channel '${this.channel}' failed: ${text}`);
-            this.finish(claimed, started, { kind: 'fail', id: claimed.id, consumerId: this.id, error: text });
+            this.finish(run, { kind: 'fail', id: claimed.id, consumerId: this.id, error: text });
             return;
         }
         let result: Promise<void> | void;
         try {
             result = this.callback(message.data, message);
         } catch (error) {
-            this.finish(claimed, started, this.failed(claimed, error));
+            this.finish(run, this.failed(claimed, error));
             return;
         }
         if (isThenable(result)) {
+            // Only an asynchronous callback can outlive its timeout: a synchronous one costs no timer.
+            if (this.timeout !== undefined) run.startTimeout(this.timeout, this.timedOut);
             Promise.resolve(result).then(
-                () => this.finish(claimed, started, this.succeeded(claimed, message)),
-                error => this.finish(claimed, started, this.failed(claimed, error)),
+                () => this.finish(run, this.succeeded(claimed, message)),
+                error => this.finish(run, this.failed(claimed, error)),
             );
         } else {
-            this.finish(claimed, started, this.succeeded(claimed, message));
+            this.finish(run, this.succeeded(claimed, message));
         }
     }
+
+    /** A callback ran past its timeout: retry the message now, free the slot, and drop whatever the callback does later. */
+    protected readonly timedOut = (run: RunningMessage): void => {
+        const error = new QueueMessageAbortedError(`The callback of message ${run.claimed.id} timed out after ${this.timeout}ms`, 'timeout');
+        const settlement = this.failed(run.claimed, error);
+        run.abort(error);
+        this.complete(run, settlement);
+    };
 
     protected succeeded(claimed: ClaimedMessage, message: BrokerQueueMessage<T>): Settlement {
         if (message.rescheduleIn !== undefined) return { kind: 'reschedule', id: claimed.id, consumerId: this.id, delay: message.rescheduleIn };
@@ -255,7 +348,8 @@ export class QueueConsumer<T> {
     }
 
     protected failed(claimed: ClaimedMessage, error: unknown): Settlement {
-        const text = describeError(error);
+        // Our own abort reason: where it was created says nothing.
+        const text = error instanceof QueueMessageAbortedError ? `${error.name}: ${error.message}` : describeError(error);
         if (claimed.attempt >= claimed.maxAttempts) {
             this.context.logger.warn(`Queue message ${claimed.id} of channel '${this.channel}' failed its last attempt (${claimed.attempt}/${claimed.maxAttempts}): ${text}`);
             return { kind: 'fail', id: claimed.id, consumerId: this.id, error: text };
@@ -263,12 +357,18 @@ export class QueueConsumer<T> {
         return { kind: 'retry', id: claimed.id, consumerId: this.id, error: text, delay: backoffDelay(this.channelOptions.backoff, claimed.attempt) };
     }
 
-    protected finish(claimed: ClaimedMessage, started: number, settlement: Settlement): void {
+    /** The callback returned or threw. Nothing is settled when the run was aborted (timed out, abandoned). */
+    protected finish(run: RunningMessage, settlement: Settlement): void {
+        if (run.finish()) this.complete(run, settlement);
+    }
+
+    protected complete(run: RunningMessage, settlement: Settlement): void {
         // At most maxParallel entries; the order does not matter.
-        const index = this.running.indexOf(claimed);
+        const index = this.running.indexOf(run);
         this.running[index] = this.running[this.running.length - 1];
         this.running.pop();
-        const took = performance.now() - started;
+        if (run.claimed === this.alone) this.alone = undefined;
+        const took = performance.now() - run.started;
         this.averageCallbackMs = this.averageCallbackMs === undefined ? took : this.averageCallbackMs * 0.9 + took * 0.1;
         // The slot is free before the settlement commits: settlements of many
         // callbacks share one transaction. A crash in between only means a redelivery.
@@ -299,15 +399,22 @@ export class QueueConsumer<T> {
         },
     };
 
-    protected holds(id: MessageId): boolean {
-        return this.running.some(v => v.id === id) || this.buffer.some(v => v.id === id);
+    /**
+     * Settled by this consumer outside the settlement batcher while the renewal waited (a transactional
+     * callback's ack commits while the renewal waits for the write lock): no lost lease.
+     */
+    protected settledMeanwhile(_id: MessageId): boolean {
+        return false;
     }
 
     protected async renew(): Promise<void> {
-        const ids = [...this.running, ...this.buffer].map(v => v.id);
+        const ids = this.running.map(v => v.claimed.id).concat(this.buffer.map(v => v.id));
         try {
-            // Not those settled meanwhile (a transactional callback's ack commits while the renewal waits for the write lock).
-            const lost = (await this.context.storage.renewLeases(this.id, ids, this.channelOptions.lease)).filter(id => this.holds(id));
+            const notRenewed = await this.context.storage.renewLeases(this.id, ids, this.channelOptions.lease);
+            // A message settled during the round trip is not renewed either (PostgreSQL): only one
+            // this consumer still holds was taken over. A settled one left running and buffer first.
+            const held = notRenewed.length ? new Set(this.running.map(v => v.claimed.id).concat(this.buffer.map(v => v.id))) : undefined;
+            const lost = held ? notRenewed.filter(id => held.has(id) && !this.settledMeanwhile(id)) : notRenewed;
             if (lost.length) {
                 const lostSet = new Set(lost);
                 this.buffer = this.buffer.filter(v => !lostSet.has(v.id));

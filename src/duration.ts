@@ -6,15 +6,29 @@ import { QueueOptionError } from './errors';
  */
 export type Duration = number | string;
 
+/**
+ * The longest duration that feeds a timer: Node runs a `setTimeout`/`setInterval`
+ * above 2^31 - 1 ms after 1 ms instead, so a `'30d'` poll interval would poll in a loop.
+ */
+export const maxTimerDuration = 2 ** 31 - 1;
+
+/**
+ * The longest duration stored with a message (delays, retention, deduplication
+ * intervals): 36,500 days. Added to the clock it stays an exact integer in
+ * JavaScript and SQLite and a valid PostgreSQL `timestamptz` and `interval`.
+ */
+export const maxStoredDuration = 36_500 * 86_400_000;
+
 const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
 /**
  * Parses a duration into whole milliseconds. Strict on purpose: `'1 sec'`,
  * `'5 minutes'`, `''`, negative or non-finite values are errors that name the
- * option, never a silent 0.
+ * option, never a silent 0. `max` defaults to the timer limit; durations that
+ * never feed a timer pass `maxStoredDuration`.
  */
-export function parseDuration(value: Duration, option: string, min = 0): number {
+export function parseDuration(value: Duration, option: string, min = 0, max = maxTimerDuration): number {
     let ms: number;
     if (typeof value === 'number') {
         ms = value;
@@ -30,5 +44,10 @@ export function parseDuration(value: Duration, option: string, min = 0): number 
     if (!Number.isFinite(ms) || ms < min) {
         throw new QueueOptionError(`Option '${option}' must be a finite duration of at least ${min}ms, got ${JSON.stringify(value)}`);
     }
-    return Math.round(ms);
+    ms = Math.round(ms);
+    if (ms > max) {
+        const why = max === maxTimerDuration ? ' (about 24.8 days), the longest timer Node.js runs' : ` (${Math.floor(max / 86_400_000)} days)`;
+        throw new QueueOptionError(`Option '${option}' must be a duration of at most ${max}ms${why}, got ${JSON.stringify(value)}`);
+    }
+    return ms;
 }

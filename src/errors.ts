@@ -34,6 +34,13 @@ export class QueueStorageError extends QueueError {
     }
 }
 
+/**
+ * The storage rejected a value of the request (out of range, too large, a constraint). Nothing was written,
+ * and writing the same request again fails the same way; other requests are not affected.
+ */
+export class QueueStorageDataError extends QueueStorageError {
+}
+
 /** The storage stayed locked by another process for longer than the configured busy timeout. */
 export class QueueStorageBusyError extends QueueStorageError {
 }
@@ -50,5 +57,19 @@ export class QueueClosedError extends QueueError {
 export class QueueLeaseLostError extends QueueError {
     constructor(public readonly messageId: string, public readonly channel: string) {
         super(`Queue message ${messageId} of channel '${channel}' is no longer leased to this consumer (its lease ran out and another consumer took it); this transaction was rolled back so that its writes do not commit twice.`);
+    }
+}
+
+/** Why a running message's `message.signal` was aborted. More kinds will come: treat unknown ones like 'shutdown'. */
+export type QueueAbortKind = 'timeout' | 'shutdown';
+
+/**
+ * The `reason` of an aborted `message.signal`. Once it is aborted, whatever
+ * the callback still does settles nothing: the message was already retried
+ * (`timeout`) or handed back for redelivery (`shutdown`).
+ */
+export class QueueMessageAbortedError extends QueueError {
+    constructor(message: string, public readonly kind: QueueAbortKind) {
+        super(message);
     }
 }

@@ -1,10 +1,13 @@
-import { Duration, parseDuration } from './duration';
+import { Duration, maxStoredDuration, parseDuration } from './duration';
+import { RunningMessage } from './running-message';
 import { MessageId } from './storage';
 
 /** A delivered message, the second argument of a `consume()` callback. */
 export class BrokerQueueMessage<T> {
     /** Set by `delay()`: reschedule instead of marking done. */
     rescheduleIn?: number;
+    /** The tick this message was enqueued for, when a schedule (`channel.schedule()`) enqueued it. */
+    scheduledAt?: Date;
 
     constructor(
         public readonly id: MessageId,
@@ -15,7 +18,21 @@ export class BrokerQueueMessage<T> {
         public readonly maxAttempts: number,
         public readonly priority: number,
         public readonly producedAt: Date,
+        /** @internal The consumer's state of this delivery. */
+        protected readonly run?: RunningMessage,
     ) {
+    }
+
+    /**
+     * Aborted when the queue gives up on this callback: its `timeout` passed
+     * (`reason.kind === 'timeout'`; the message was retried as a failed attempt)
+     * or the shutdown timeout passed (`'shutdown'`; it was handed back for
+     * redelivery). `reason` is a `QueueMessageAbortedError`. Pass it to `fetch()`
+     * and the like so abandoned work stops; what the callback does afterwards
+     * settles nothing.
+     */
+    get signal(): AbortSignal {
+        return this.run?.signal ?? new AbortController().signal;
     }
 
     /**
@@ -23,6 +40,6 @@ export class BrokerQueueMessage<T> {
      * when the callback returns. The delivery does not count as an attempt.
      */
     delay(duration: Duration): void {
-        this.rescheduleIn = parseDuration(duration, 'delay');
+        this.rescheduleIn = parseDuration(duration, 'delay', 0, maxStoredDuration);
     }
 }

@@ -23,10 +23,19 @@ const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
  * storage closes and the process exits with code 0 (1 when callbacks had to
  * be abandoned). When the last consumer is released after app shutdown, the
  * queue disconnects so the process can end on its own.
+ *
+ * Inside `server:start`, `@deepkit/framework` owns the signals: its handler
+ * dispatches `onServerShutdown`, closes the HTTP server and exits with code 0
+ * ten milliseconds later. There consumers are drained in `serverShutdown()`,
+ * which that handler waits for, the storage stays open for the HTTP requests
+ * still being served, and the exit code is corrected to 1 when callbacks had
+ * to be abandoned.
  */
 export class BrokerQueueLifecycle {
     protected queues = new Set<BrokerQueue>();
     protected appShutDown = false;
+    protected inServer = false;
+    protected draining?: Promise<number>;
     protected stopping?: Promise<number>;
     protected stopRequested = false;
     protected handlers = new Map<NodeJS.Signals, () => void>();
@@ -50,7 +59,8 @@ export class BrokerQueueLifecycle {
     /** `onAppShutdown`: disconnect idle queues; running consumers keep the process alive until a signal. */
     async appShutdown(): Promise<void> {
         this.appShutDown = true;
-        if (this.stopRequested) return;
+        // A signal's stop closes the storage itself.
+        if (this.stopping) return;
         if (this.activeConsumers) {
             this.logger.log(`Queue: ${this.activeConsumers} consumer(s) keep running until SIGTERM or SIGINT`);
             return;
@@ -60,27 +70,56 @@ export class BrokerQueueLifecycle {
 
     /** Stops consumers (bounded by `shutdownTimeout`) and closes every queue. Resolves with the exit code to use. */
     stop(reason: string): Promise<number> {
-        // Set before stopAll() runs: stopping consumers calls consumersChanged() synchronously.
-        this.stopRequested = true;
-        this.stopping ??= this.stopAll(reason);
+        this.stopping ??= this.closeAll(reason);
         return this.stopping;
     }
 
-    protected async stopAll(reason: string): Promise<number> {
+    /** Stops consumers (bounded by `shutdownTimeout`) and writes what is pending; the storage stays open. Resolves with the exit code to use. */
+    drain(reason: string): Promise<number> {
+        // Set before drainAll() runs: stopping consumers calls consumersChanged() synchronously.
+        this.stopRequested = true;
+        this.draining ??= this.drainAll(reason);
+        return this.draining;
+    }
+
+    /** `@deepkit/framework`'s application server started in this process. */
+    serverStarted(): void {
+        this.inServer = true;
+    }
+
+    /** `onServerShutdown`: drain consumers while the framework waits; its handler then exits with code 0, corrected here when callbacks were abandoned. */
+    async serverShutdown(): Promise<void> {
+        const code = await this.drain('the server is shutting down');
+        if (!code) return;
+        // An 'exit' listener still decides the exit code of a process.exit(0).
+        process.once('exit', () => {
+            if (!process.exitCode) process.exitCode = code;
+        });
+    }
+
+    protected async drainAll(reason: string): Promise<number> {
         this.removeSignalHandlers();
         const active = this.activeConsumers;
         this.logger.log(`Queue: ${reason}; stopping ${active} consumer(s), waiting up to ${this.options.shutdownTimeout}ms for running callbacks`);
-        let code = 0;
+        const codes = await Promise.all([...this.queues].map(async queue => {
+            try {
+                if (await queue.stopConsumers(this.options.shutdownTimeout)) return 0;
+                this.logger.warn(`Queue: callbacks still ran after the shutdown timeout of ${this.options.shutdownTimeout}ms; their messages were handed back for redelivery`);
+            } catch (error) {
+                this.logger.error('Queue: could not stop consumers cleanly:', error);
+            }
+            return 1;
+        }));
+        return Math.max(0, ...codes);
+    }
+
+    protected async closeAll(reason: string): Promise<number> {
+        let code = await this.drain(reason);
         for (const queue of this.queues) {
             try {
-                const finished = await queue.stopConsumers(this.options.shutdownTimeout);
-                if (!finished) {
-                    this.logger.warn(`Queue: callbacks still ran after the shutdown timeout of ${this.options.shutdownTimeout}ms; their messages were handed back for redelivery`);
-                    code = 1;
-                }
                 await queue.close();
             } catch (error) {
-                this.logger.error('Queue: could not shut down cleanly:', error);
+                this.logger.error('Queue: could not close the storage:', error);
                 code = 1;
             }
         }
@@ -128,13 +167,16 @@ export class BrokerQueueLifecycle {
         // A second signal while draining: stop waiting.
         const second = () => {
             this.logger.warn(`Queue: received ${signal} again while stopping; exiting now, unfinished messages are delivered again`);
-            process.exit(1);
+            this.exit(1);
         };
         for (const s of signals) process.once(s, second);
-        const code = await this.stop(`received ${signal}`);
+        // In a server, HTTP requests may still produce: the storage closes after them, at app shutdown.
+        let code = this.inServer ? await this.drain(`received ${signal}`) : await this.stop(`received ${signal}`);
         for (const s of signals) process.removeListener(s, second);
-        // Others listening for the signal (an HTTP server, say) decide when the process ends.
-        if (!process.listenerCount(signal)) this.exit(code);
+        // Others listening for the signal (the framework's server, say) decide when the process ends.
+        if (process.listenerCount(signal)) return;
+        if (this.inServer) code = await this.stop(`received ${signal}`);
+        this.exit(code);
     }
 
     protected exit(code: number): void {

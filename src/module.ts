@@ -1,10 +1,11 @@
-import { createModuleClass } from '@deepkit/app';
+import { AppModule, createModuleClass } from '@deepkit/app';
 import { ClassType } from '@deepkit/core';
 import { InjectorContext } from '@deepkit/injector';
 import { Logger } from '@deepkit/logger';
 import { QueueFailedCommand } from './cli/queue-failed';
 import { QueuePurgeCommand } from './cli/queue-purge';
 import { QueueRetryCommand } from './cli/queue-retry';
+import { QueueSchedulesCommand } from './cli/queue-schedules';
 import { QueueStatsCommand } from './cli/queue-stats';
 import { BrokerQueueLifecycle, BrokerQueueShutdownListener } from './module-lifecycle';
 import { createConfiguredAdapter, createDatabaseAdapter, resolveModuleOptions } from './module-options';
@@ -12,13 +13,16 @@ import { BrokerQueueConfig } from './module.config';
 import { QueueOrmDatabase } from './orm/orm-types';
 import { BrokerQueue } from './queue';
 import { QueueStorageAdapter } from './storage-adapter';
+import { QueueScheduleBootstrap } from './schedule/schedule-provider';
 
 /**
  * The queue as a Deepkit module: registers and exports `BrokerQueue` and the
  * storage adapter the config names (`QueueStorageAdapter`; one the app
- * provides itself wins), drains consumers and closes storage on shutdown and
- * on SIGTERM/SIGINT, and adds the operator commands `queue:stats`,
- * `queue:failed`, `queue:retry` and `queue:purge`.
+ * provides itself wins), drains consumers and closes storage on shutdown, on
+ * SIGTERM/SIGINT and, inside `server:start`, on the framework's server
+ * shutdown, and adds the operator commands `queue:stats`,
+ * `queue:failed`, `queue:retry`, `queue:purge` and `queue:schedules`. Schedules declared
+ * with `provideSchedule()` are upserted when a command starts.
  *
  *     new App({
  *         providers: [registrationChannelProvider],
@@ -48,8 +52,8 @@ export class BrokerQueueModule extends createModuleClass({
             ),
         },
     ],
-    listeners: [BrokerQueueShutdownListener],
-    controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand],
+    listeners: [BrokerQueueShutdownListener, QueueScheduleBootstrap],
+    controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand, QueueSchedulesCommand],
     exports: [BrokerQueue, QueueStorageAdapter],
 }) {
     protected database?: ClassType<QueueOrmDatabase>;
@@ -71,6 +75,10 @@ export class BrokerQueueModule extends createModuleClass({
     override process(): void {
         // Fail at startup, not at the first message.
         resolveModuleOptions(this.config);
+        if (importsFrameworkModule(this)) {
+            // Required here, not imported: apps without FrameworkModule never load @deepkit/framework.
+            this.addListener(require('./module-server-shutdown').BrokerQueueServerListener);
+        }
         const database = this.database;
         if (!database) return;
         this.addProvider({
@@ -78,4 +86,17 @@ export class BrokerQueueModule extends createModuleClass({
             useFactory: (config: BrokerQueueConfig, injector: InjectorContext) => createDatabaseAdapter(injector.get(database), config),
         });
     }
+}
+
+/** Whether the app this module belongs to imports `@deepkit/framework`'s FrameworkModule, found by its module name. */
+function importsFrameworkModule(module: AppModule<any>): boolean {
+    let root: AppModule<any> = module;
+    while (root.getParent()) root = root.getParent() as AppModule<any>;
+    const seen = new Set<AppModule<any>>();
+    const visit = (current: AppModule<any>): boolean => {
+        if (seen.has(current)) return false;
+        seen.add(current);
+        return current.getName() === 'framework' || current.getImports().some(visit);
+    };
+    return visit(root);
 }

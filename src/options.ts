@@ -1,4 +1,4 @@
-import { Duration, parseDuration } from './duration';
+import { Duration, maxStoredDuration, maxTimerDuration, parseDuration } from './duration';
 import { QueueOptionError } from './errors';
 import { QueueOrmDatabase, QueueOrmSession } from './orm/orm-types';
 
@@ -39,6 +39,8 @@ export interface BrokerQueueChannelOptions {
     lease?: Duration;
     /** How long a processed message is kept before removal. Default `0`: removed at once. */
     retention?: Duration;
+    /** Default `timeout` of this channel's consumers. Default: none. */
+    timeout?: Duration;
 }
 
 export interface BrokerQueueChannelOptionsResolved {
@@ -48,6 +50,7 @@ export interface BrokerQueueChannelOptionsResolved {
     backoff: BackoffOptionsResolved;
     lease: number;
     retention: number;
+    timeout?: number;
 }
 
 export interface BrokerQueueProduceOptions {
@@ -90,6 +93,13 @@ export interface BrokerQueueConsumeOptions {
      * the callback gets its session as third argument, and the message's result commits in the same transaction.
      */
     database?: QueueOrmDatabase;
+    /**
+     * How long one callback may run. Past it, the message is retried as a failed
+     * attempt (backoff and `maxAttempts` as for a throw), `message.signal` is
+     * aborted and the slot is free; what the callback does afterwards settles
+     * nothing. Default: the channel's `timeout`, else none.
+     */
+    timeout?: Duration;
 }
 
 export interface BrokerQueueConsumeOptionsResolved {
@@ -98,6 +108,12 @@ export interface BrokerQueueConsumeOptionsResolved {
     prefetch: number;
     adaptivePrefetch: boolean;
     database?: QueueOrmDatabase;
+    timeout?: number;
+}
+
+/** A timer: at most maxTimerDuration (Node fires a longer one after 1 ms). */
+function parseTimeout(value: Duration): number {
+    return parseDuration(value, 'timeout', 1, maxTimerDuration);
 }
 
 export const defaultBackoff: BackoffOptionsResolved = { delay: 1000, factor: 2, maxDelay: 600_000 };
@@ -107,7 +123,11 @@ function parseProcess(value: unknown, option: string): QueueMessageProcessing {
     throw new QueueOptionError(`Option '${option}' must be QueueMessageProcessing.atLeastOnce or QueueMessageProcessing.exactlyOnce, got ${JSON.stringify(value)}`);
 }
 
-function parseInteger(value: unknown, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/** The range of PostgreSQL's `integer`, where `priority` and `maxAttempts` are stored; SQLite keeps the same rule. */
+const int32Min = -2_147_483_648;
+const int32Max = 2_147_483_647;
+
+function parseInteger(value: unknown, option: string, min: number, max: number): number {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
         throw new QueueOptionError(`Option '${option}' must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
     }
@@ -129,9 +149,10 @@ export function parseBackoff(options: BackoffOptions = {}, base: BackoffOptionsR
         throw new QueueOptionError(`Option 'backoff.factor' must be a number of at least 1, got ${JSON.stringify(factor)}`);
     }
     return {
-        delay: options.delay === undefined ? base.delay : parseDuration(options.delay, 'backoff.delay'),
+        // Retry delays are stored with the message, never run as timers.
+        delay: options.delay === undefined ? base.delay : parseDuration(options.delay, 'backoff.delay', 0, maxStoredDuration),
         factor,
-        maxDelay: options.maxDelay === undefined ? base.maxDelay : parseDuration(options.maxDelay, 'backoff.maxDelay'),
+        maxDelay: options.maxDelay === undefined ? base.maxDelay : parseDuration(options.maxDelay, 'backoff.maxDelay', 0, maxStoredDuration),
     };
 }
 
@@ -149,15 +170,32 @@ export function parseChannelOptions(
     options: BrokerQueueChannelOptions = {},
     defaults: BrokerQueueChannelOptionsResolved = defaultChannelOptions,
 ): BrokerQueueChannelOptionsResolved {
-    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention'], 'channel');
+    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention', 'timeout'], 'channel');
     return {
         process: options.process === undefined ? defaults.process : parseProcess(options.process, 'process'),
-        deduplicationInterval: options.deduplicationInterval === undefined ? defaults.deduplicationInterval : parseDuration(options.deduplicationInterval, 'deduplicationInterval', 1),
-        maxAttempts: options.maxAttempts === undefined ? defaults.maxAttempts : parseInteger(options.maxAttempts, 'maxAttempts', 1),
+        deduplicationInterval: options.deduplicationInterval === undefined ? defaults.deduplicationInterval : parseDuration(options.deduplicationInterval, 'deduplicationInterval', 1, maxStoredDuration),
+        maxAttempts: options.maxAttempts === undefined ? defaults.maxAttempts : parseInteger(options.maxAttempts, 'maxAttempts', 1, int32Max),
         backoff: parseBackoff(options.backoff, defaults.backoff),
+        // A timer: renewed every third of it.
         lease: options.lease === undefined ? defaults.lease : parseDuration(options.lease, 'lease', 100),
-        retention: options.retention === undefined ? defaults.retention : parseDuration(options.retention, 'retention'),
+        retention: options.retention === undefined ? defaults.retention : parseDuration(options.retention, 'retention', 0, maxStoredDuration),
+        timeout: options.timeout === undefined ? defaults.timeout : parseTimeout(options.timeout),
     };
+}
+
+/**
+ * The longest deduplication key, in UTF-8 bytes: with a channel name of 255 characters it still fits
+ * PostgreSQL's limit of 2704 bytes per index entry. PostgreSQL text cannot hold NUL.
+ */
+const maxHashBytes = 1024;
+
+function parseHash(hash: unknown): void {
+    if (typeof hash !== 'string' && typeof hash !== 'number') {
+        throw new QueueOptionError(`Option 'hash' must be a string or a number, got ${typeof hash}`);
+    }
+    if (typeof hash === 'string' && (hash.includes('\0') || Buffer.byteLength(hash) > maxHashBytes)) {
+        throw new QueueOptionError(`Option 'hash' must be at most ${maxHashBytes} bytes in UTF-8 and contain no NUL character; hash longer keys yourself`);
+    }
 }
 
 const noProduceOptions: BrokerQueueProduceOptions = {};
@@ -168,34 +206,35 @@ export function parseProduceOptions(options: BrokerQueueProduceOptions | undefin
         rejectUnknown(options, ['delay', 'priority', 'process', 'deduplicationInterval', 'hash', 'session'], 'produce');
     }
     const process = options.process === undefined ? channel.process : parseProcess(options.process, 'process');
-    if (options.hash !== undefined && typeof options.hash !== 'string' && typeof options.hash !== 'number') {
-        throw new QueueOptionError(`Option 'hash' must be a string or a number, got ${typeof options.hash}`);
-    }
+    if (options.hash !== undefined) parseHash(options.hash);
     const resolved: BrokerQueueProduceOptionsResolved = {
-        delay: options.delay === undefined ? 0 : parseDuration(options.delay, 'delay'),
-        priority: options.priority === undefined ? 0 : parseInteger(options.priority, 'priority', -2_147_483_648, 2_147_483_647),
+        delay: options.delay === undefined ? 0 : parseDuration(options.delay, 'delay', 0, maxStoredDuration),
+        priority: options.priority === undefined ? 0 : parseInteger(options.priority, 'priority', int32Min, int32Max),
     };
     if (process === QueueMessageProcessing.exactlyOnce) {
         resolved.deduplication = {
             hash: options.hash === undefined ? undefined : String(options.hash),
-            interval: options.deduplicationInterval === undefined ? channel.deduplicationInterval : parseDuration(options.deduplicationInterval, 'deduplicationInterval', 1),
+            interval: options.deduplicationInterval === undefined ? channel.deduplicationInterval : parseDuration(options.deduplicationInterval, 'deduplicationInterval', 1, maxStoredDuration),
         };
     }
     return resolved;
 }
 
 export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): BrokerQueueConsumeOptionsResolved {
-    rejectUnknown(options, ['maxParallel', 'prefetch', 'database'], 'consume');
+    rejectUnknown(options, ['maxParallel', 'prefetch', 'database', 'timeout'], 'consume');
     const maxParallel = options.maxParallel === undefined ? 1 : parseInteger(options.maxParallel, 'maxParallel', 1, 10_000);
     return {
         maxParallel,
         prefetch: options.prefetch === undefined ? Math.min(maxParallel, 256) : parseInteger(options.prefetch, 'prefetch', 0, 256),
         adaptivePrefetch: options.prefetch === undefined,
         database: options.database,
+        timeout: options.timeout === undefined ? undefined : parseTimeout(options.timeout),
     };
 }
 
 /** Delay before the retry that follows failed attempt number `attempt` (1-based). */
 export function backoffDelay(backoff: BackoffOptionsResolved, attempt: number): number {
+    // factor^attempt overflows to Infinity after enough attempts, and 0 * Infinity is NaN.
+    if (backoff.delay === 0) return 0;
     return Math.min(backoff.maxDelay, Math.round(backoff.delay * Math.pow(backoff.factor, Math.max(0, attempt - 1))));
 }

@@ -17,6 +17,8 @@ export function isProcessAlive(pid: number, startTime?: string | null): boolean 
         if (stat.state === 'Z' || stat.state === 'X') return false;
         return !startTime || stat.startTime === startTime;
     }
+    // Cannot tell from /proc (none, or hidepid hides other users' processes): the pid exists or not. A reused
+    // pid then looks alive, which only means its messages wait for their lease to end.
     try {
         process.kill(pid, 0);
         return true;
@@ -26,13 +28,15 @@ export function isProcessAlive(pid: number, startTime?: string | null): boolean 
     }
 }
 
+/** The process's state and start time, or undefined when /proc does not say. */
 function readProcStat(pid: number): { state: string, startTime: string } | undefined {
     if (process.platform !== 'linux') return undefined;
     let text: string;
     try {
         text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     } catch {
-        return { state: 'X', startTime: '' };
+        // Not "dead": under hidepid a live process of another user is EPERM (noaccess) or even ENOENT (invisible).
+        return undefined;
     }
     // The command name (field 2) is in parentheses and may contain spaces.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');

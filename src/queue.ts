@@ -5,6 +5,7 @@ import { MessageCodec } from './codec';
 import { ConsumeCallback, QueueConsumer, QueueLogger } from './consumer';
 import { Duration, parseDuration } from './duration';
 import { QueueClosedError, QueueOptionError } from './errors';
+import { EnqueueFailure, enqueueGroup, enqueueResult } from './group-enqueue';
 import {
     BrokerQueueChannelOptions,
     BrokerQueueChannelOptionsResolved,
@@ -19,6 +20,8 @@ import { assertOutsideConsumerTransaction } from './orm/orm-session';
 import { QueueOrmDatabase } from './orm/orm-types';
 import { TransactionalConsumeCallback, TransactionalQueueConsumer } from './orm/transactional-consumer';
 import { ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, isTransactionalStorage, MessageId, QueueStorage, Settlement } from './storage';
+import { QueueSchedules, ScheduleInfo } from './schedule/queue-schedules';
+import { ScheduleOptions } from './schedule/schedule-options';
 
 /** `type Release = () => Promise<void>`, as in `@deepkit/broker`. */
 export type Release = () => Promise<void>;
@@ -58,8 +61,10 @@ export class BrokerQueue {
     protected consumerListeners = new Set<(active: number) => void>();
     protected stopping = new Set<Promise<boolean>>();
     protected maintenanceTimers: NodeJS.Timeout[] = [];
-    protected readonly enqueueBatcher: Batcher<EnqueueRequest, EnqueueResult>;
+    protected readonly enqueueBatcher: Batcher<EnqueueRequest, EnqueueResult | EnqueueFailure>;
     protected readonly settleBatcher: Batcher<Settlement, MessageId | undefined>;
+    /** @internal */
+    readonly scheduling: QueueSchedules;
 
     constructor(public readonly adapter: QueueStorage, options: BrokerQueueOptions = {}) {
         this.logger = options.logger ?? new Logger([new ConsoleTransport()]);
@@ -67,9 +72,10 @@ export class BrokerQueue {
         this.pollInterval = parseDuration(options.pollInterval ?? 1000, 'pollInterval', 1);
         this.reclaimInterval = parseDuration(options.reclaimInterval ?? 1000, 'reclaimInterval', 1);
         this.pruneInterval = parseDuration(options.pruneInterval ?? 60_000, 'pruneInterval', 1);
+        this.scheduling = new QueueSchedules({ storage: adapter, logger: this.logger, pollInterval: this.pollInterval, connect: () => this.connect() });
         this.enqueueBatcher = new Batcher(async requests => {
             await this.connect();
-            return this.adapter.enqueue(requests);
+            return enqueueGroup(this.adapter, requests);
         });
         this.settleBatcher = new Batcher(async settlements => {
             const lost = new Set(await this.adapter.settle(settlements));
@@ -78,8 +84,9 @@ export class BrokerQueue {
     }
 
     channel<T>(name: string, options?: BrokerQueueChannelOptions, type?: ReceiveType<T>): BrokerQueueChannel<T> {
-        if (typeof name !== 'string' || !name || name.length > 255) {
-            throw new QueueOptionError(`A channel name must be a string of 1 to 255 characters, got ${JSON.stringify(name)}`);
+        // No NUL: PostgreSQL text cannot store it.
+        if (typeof name !== 'string' || !name || name.length > 255 || name.includes('\0')) {
+            throw new QueueOptionError(`A channel name must be a string of 1 to 255 characters without NUL, got ${JSON.stringify(name)}`);
         }
         return new BrokerQueueChannel<T>(this, name, parseChannelOptions(options, this.channelDefaults), resolveReceiveType(type));
     }
@@ -98,7 +105,7 @@ export class BrokerQueue {
     async enqueue(requests: EnqueueRequest[], grouped: boolean): Promise<EnqueueResult[]> {
         if (this.closed) throw new QueueClosedError('The queue is closed; cannot produce');
         assertOutsideConsumerTransaction(this.adapter);
-        if (grouped && requests.length === 1) return [await this.enqueueBatcher.add(requests[0])];
+        if (grouped && requests.length === 1) return [enqueueResult(await this.enqueueBatcher.add(requests[0]))];
         await this.connect();
         return this.adapter.enqueue(requests);
     }
@@ -171,8 +178,31 @@ export class BrokerQueue {
         await this.adapter.disconnect();
     }
 
+    /** Running consumers, plus `runScheduler()` calls not yet released: what keeps a worker process alive. */
     get activeConsumers(): number {
-        return this.consumers.size;
+        return this.consumers.size + this.scheduling.runs;
+    }
+
+    /** Every schedule, or the channel's: key, options, next and last run. */
+    async schedules(channel?: string): Promise<ScheduleInfo[]> {
+        return this.scheduling.list(channel);
+    }
+
+    /**
+     * Fires due schedules in this process until the returned function is called, for a process
+     * that runs no consumer (a process with a consumer fires them anyway). Counts as a consumer
+     * for `activeConsumers` and the module's shutdown.
+     */
+    async runScheduler(): Promise<Release> {
+        if (this.closed) throw new QueueClosedError('The queue is closed; cannot run the scheduler');
+        await this.connect();
+        const release = this.scheduling.hold();
+        this.notifyConsumers();
+        return async () => {
+            release();
+            this.notifyConsumers();
+            if (!this.activeConsumers) await this.scheduling.scheduler.stop();
+        };
     }
 
     /** Calls `listener` with the number of active consumers whenever it changes. Returns a function that stops it. */
@@ -202,10 +232,11 @@ export class BrokerQueue {
     protected async stopAll(): Promise<void> {
         await this.stopConsumers();
         await Promise.allSettled([...this.stopping]);
+        await this.scheduling.stop();
     }
 
     protected notifyConsumers(): void {
-        for (const listener of this.consumerListeners) listener(this.consumers.size);
+        for (const listener of this.consumerListeners) listener(this.activeConsumers);
     }
 
     async stats(channel?: string): Promise<ChannelStats[]> {
@@ -252,11 +283,13 @@ export class BrokerQueue {
         reclaim.unref();
         prune.unref();
         this.maintenanceTimers.push(reclaim, prune);
+        this.scheduling.consumersChanged(true);
     }
 
     protected stopMaintenance(): void {
         for (const timer of this.maintenanceTimers) clearInterval(timer);
         this.maintenanceTimers = [];
+        this.scheduling.consumersChanged(false);
     }
 }
 
@@ -306,6 +339,21 @@ export class BrokerQueueChannel<T> {
             ? new TransactionalQueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, resolved, callback, resolved.database)
             : new QueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, resolved, callback as ConsumeCallback<T>);
         return this.queue.startConsumer(consumer);
+    }
+
+    /**
+     * Creates or replaces (by `key`) a schedule that enqueues `data` on this channel at every
+     * tick of `options.cron` or `options.every`, once however many processes run; validated
+     * against `T` like `produce()`. Due ticks are fired by any process with a consumer or a
+     * `queue.runScheduler()`. Replacing it with the same timing keeps its next run.
+     */
+    async schedule(key: string, options: ScheduleOptions, data: T): Promise<ScheduleInfo> {
+        return this.queue.scheduling.upsert(this.codec, this.options.maxAttempts, key, options, data);
+    }
+
+    /** Removes the schedule; false when the channel has none by that key. */
+    async unschedule(key: string): Promise<boolean> {
+        return this.queue.scheduling.remove(this.name, key);
     }
 
     protected request(data: T, options?: BrokerQueueProduceOptions): EnqueueRequest {

@@ -2,8 +2,8 @@ import { Type } from '@deepkit/type';
 import { DeepkitBrokerBridge, DeepkitBrokerProduceOptions, DeepkitBrokerQueueMessage } from './broker-compat';
 import { Release } from './queue';
 import {
-    ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, QueueStorage, Settlement,
+    ChannelStats, ClaimedMessage, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    FailedMessage, MessageId, QueueStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from './storage';
 
 /**
@@ -41,6 +41,12 @@ export abstract class QueueStorageAdapter implements QueueStorage {
     abstract listFailed(channel: string, options: { limit: number, offset: number }): Promise<FailedMessage[]>;
     abstract retryFailed(channel: string, ids?: MessageId[]): Promise<number>;
     abstract purge(channel: string, which: 'failed' | 'all'): Promise<number>;
+    abstract clock(): Promise<number>;
+    abstract upsertSchedule(schedule: ScheduleUpsert): Promise<StoredSchedule>;
+    abstract removeSchedule(channel: string, key: string): Promise<boolean>;
+    abstract listSchedules(channel?: string): Promise<StoredSchedule[]>;
+    abstract dueSchedules(limit: number): Promise<DueSchedules>;
+    abstract fireSchedule(fire: ScheduleFire): Promise<MessageId[] | undefined>;
 
     /** `@deepkit/broker`'s `BrokerAdapterQueue.produce`: validates and stores the message; resolves after the commit. */
     produce(name: string, message: any, type: Type, options?: DeepkitBrokerProduceOptions): Promise<void> {

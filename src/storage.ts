@@ -11,6 +11,8 @@
  * - failed: out of attempts or undecodable; kept with its last error (dead letter).
  * - done: processed; kept for the channel's retention, then removed.
  * - consumer: one `consume()` call; it owns the leases it claimed.
+ * - schedule: a stored (channel, key) with a message payload and a next run; each
+ *   tick enqueues that payload once (src/schedule computes the tick times).
  *
  * Rules every adapter follows (the conformance suite in tests/ checks them):
  * - Every method that changes state is atomic and durable when its promise resolves.
@@ -19,8 +21,21 @@
  *   skewed clocks agree.
  * - Settling a message that is no longer leased to the given consumer changes
  *   nothing (its lease was reclaimed; someone else owns it now).
+ * - Attempts: only a delivery whose callback started counts. A claim counts its
+ *   delivery provisionally; settling it as done, retry or fail keeps the count,
+ *   handing it back (release, reschedule, unregister) undoes it. A lease that is
+ *   lost (dead consumer, expired lease) counts only when its start was recorded
+ *   (a `'start'` settlement); otherwise nobody knows whether its callback ran,
+ *   so the message is delivered again without using an attempt and asks that
+ *   its next start be recorded (`recordStart`). Recording every start would cost
+ *   a write per message; recording only these keeps the poison guarantee: a
+ *   message that kills every worker is lost once unrecorded, then counted on
+ *   every loss, so it ends failed after `maxAttempts` starts (2 when that is 1).
  * - Errors are `QueueStorageError` (or a subclass) with a message that says what
  *   to do; no driver error or driver type crosses this contract.
+ * - A write rejected for the data of its requests (a value out of range, too large,
+ *   a constraint), with nothing written, is `QueueStorageDataError`: the queue then
+ *   writes the other requests of a group commit without the rejected one.
  *
  * Deliberately not here: connections, SQL, serialization. Transactions only
  * as the optional `QueueTransactionalStorage` capability at the end of this file.
@@ -58,11 +73,22 @@ export interface ClaimedMessage {
     id: MessageId;
     channel: string;
     payload: Uint8Array;
-    /** 1 on first delivery; counts every delivery, including those lost to a crash. */
+    /**
+     * 1 on first delivery: the deliveries that count (their callback is known to have started), this one
+     * included. A delivery lost with its worker before its start was recorded is not among them.
+     */
     attempt: number;
     maxAttempts: number;
     priority: number;
     producedAt: Date;
+    /**
+     * An earlier lease of this message was lost before its start was recorded, so it may be what killed that
+     * worker: record this start (a `'start'` settlement, committed) before the callback runs, and run it alone,
+     * so that a crash now counts for this message and no other.
+     */
+    recordStart: boolean;
+    /** The tick a schedule enqueued this message for; undefined for produced messages. */
+    scheduledAt?: Date;
 }
 
 export type Settlement =
@@ -74,8 +100,13 @@ export type Settlement =
     | { kind: 'fail', id: MessageId, consumerId: string, error: string }
     /** Rescheduled by the callback (`message.delay()`): pending after `delay` ms; the delivery does not count as an attempt. */
     | { kind: 'reschedule', id: MessageId, consumerId: string, delay: number }
-    /** Claimed but never started (the consumer stopped): pending at once; the delivery does not count. */
-    | { kind: 'release', id: MessageId, consumerId: string };
+    /** Claimed but never started (the consumer stopped): pending at once; the delivery does not count, and `recordStart` stays as it was. */
+    | { kind: 'release', id: MessageId, consumerId: string }
+    /**
+     * Not a settlement: the message stays leased. Its callback is about to start; from now on a lost lease
+     * counts as an attempt (and fails the message when its attempts are used up). See `recordStart`.
+     */
+    | { kind: 'start', id: MessageId, consumerId: string };
 
 export interface ChannelStats {
     channel: string;
@@ -102,6 +133,59 @@ export interface FailedMessage {
     payload: Uint8Array;
 }
 
+/** A schedule to create or replace. `spec` and `timing` are opaque text to the adapter, compared for equality only. */
+export interface ScheduleUpsert {
+    channel: string;
+    key: string;
+    /** The resolved schedule options, serialized; returned as stored. */
+    spec: string;
+    /** The part of `spec` that decides tick times (cron, time zone, interval). */
+    timing: string;
+    /** The serialized message each tick enqueues. */
+    payload: Uint8Array;
+    maxAttempts: number;
+    /**
+     * Epoch ms of the first tick, stored for a new schedule or a changed `timing`. Replacing a
+     * schedule with the same `timing` keeps its stored next run, so an app that declares its
+     * schedules at every start neither skips nor repeats a tick.
+     */
+    nextRunAt: number;
+}
+
+export interface StoredSchedule {
+    channel: string;
+    key: string;
+    spec: string;
+    /** Epoch ms. */
+    nextRunAt: number;
+    /** Epoch ms of the latest tick enqueued; undefined before the first. */
+    lastRunAt?: number;
+    /** Changes with every write to the schedule; `fireSchedule()` applies only to the revision it names. */
+    revision: number;
+    /** Epoch ms of the last upsert. */
+    updatedAt: number;
+}
+
+export interface DueSchedules {
+    /** The storage's clock when it looked, epoch ms. */
+    now: number;
+    /** Schedules whose next run is at or before `now`, earliest first. */
+    due: StoredSchedule[];
+    /** Ms from `now` to the earliest next run that is not due yet; undefined when there is none. */
+    nextIn?: number;
+}
+
+export interface ScheduleFire {
+    channel: string;
+    key: string;
+    /** The revision `dueSchedules()` returned: nothing happens when the schedule changed since. */
+    revision: number;
+    /** Tick times (epoch ms) to enqueue, oldest first: one message each, with the stored payload and `scheduledAt`. May be empty (ticks skipped). */
+    ticks: number[];
+    /** Epoch ms of the next tick after these. */
+    nextRunAt: number;
+}
+
 export interface QueueStorage {
     /** Opens connections and migrates the schema. Idempotent; safe when several processes start at once. */
     connect(): Promise<void>;
@@ -120,19 +204,26 @@ export interface QueueStorage {
     /**
      * Leases up to `limit` available messages of `channel` to the consumer for
      * `lease` ms, highest priority first, then oldest availability, and counts
-     * the attempt. Never hands one message to two consumers at once.
+     * the delivery provisionally (see Attempts above). Never hands one message
+     * to two consumers at once.
      */
     claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]>;
 
     /** Extends the leases of these messages; returns the ids the consumer no longer owns. */
     renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]>;
 
-    /** Applies all settlements in one transaction; returns the ids that were no longer leased to their consumer. */
+    /**
+     * Applies all settlements (start records included) in one transaction; returns the ids that were no
+     * longer leased to their consumer. A done, retry or fail also gives back the attempts of earlier leases
+     * lost unrecorded: the callback ran to its end, so those losses were not its doing.
+     */
     settle(settlements: Settlement[]): Promise<MessageId[]>;
 
     /**
-     * Makes the leases of dead consumers and expired leases pending again (or
-     * failed when their attempts are used up). Returns how many it reclaimed.
+     * Makes the leases of dead consumers and expired leases pending again.
+     * One whose start was recorded counts as an attempt (failed when the
+     * attempts are used up); one whose start was not recorded does not, and
+     * is claimed with `recordStart` from then on. Returns how many it reclaimed.
      */
     reclaimAbandoned(): Promise<number>;
 
@@ -159,6 +250,31 @@ export interface QueueStorage {
 
     /** Deletes the channel's failed messages, or all of its messages. Returns how many. */
     purge(channel: string, which: 'failed' | 'all'): Promise<number>;
+
+    /** The storage's clock in epoch ms (the database's for a networked database): schedules compute their first tick from it. */
+    clock(): Promise<number>;
+
+    /** Creates or replaces the schedule (channel, key) and returns it as stored; see `ScheduleUpsert.nextRunAt`. Durable. */
+    upsertSchedule(schedule: ScheduleUpsert): Promise<StoredSchedule>;
+
+    /** Deletes the schedule; false when there was none. Messages it already enqueued stay. */
+    removeSchedule(channel: string, key: string): Promise<boolean>;
+
+    /** All schedules, or the channel's, ordered by channel and key. */
+    listSchedules(channel?: string): Promise<StoredSchedule[]>;
+
+    /** Up to `limit` due schedules, with the storage's clock and when the next one is due. Reads only. */
+    dueSchedules(limit: number): Promise<DueSchedules>;
+
+    /**
+     * In one transaction: when the schedule still has `revision`, enqueues one message per tick
+     * (pending now, `scheduledAt` = the tick), sets the next run to `nextRunAt`, the last run to
+     * the latest tick, and changes the revision; resolves the new message ids. Resolves undefined
+     * and changes nothing when the revision differs (another process fired the tick first, or the
+     * schedule was replaced or removed). This compare-and-set, committed together with the
+     * messages, is what enqueues each tick exactly once however many processes and hosts fire.
+     */
+    fireSchedule(fire: ScheduleFire): Promise<MessageId[] | undefined>;
 }
 
 /**

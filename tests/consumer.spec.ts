@@ -1,9 +1,9 @@
 /**
  * Consumer behaviour above the storage contract, on real SQLite storage.
  */
-import { BrokerQueue, SqliteQueueAdapter } from '../src';
+import { BrokerQueue, QueueMessageAbortedError, SqliteQueueAdapter } from '../src';
 import { MemoryLogger } from './support/logger';
-import { deferred } from './support/wait';
+import { deferred, waitFor } from './support/wait';
 
 /** Real SQLite storage that records the size of every claim. */
 class CountingAdapter extends SqliteQueueAdapter {
@@ -168,5 +168,118 @@ describe('consumer callback outcomes', () => {
         await released.promise;
         expect(seen).toEqual([1]);
         expect((await queue.stats('self-release'))[0]).toMatchObject({ pending: 2, inFlight: 0, doneLastHour: 1 });
+    });
+});
+
+describe('consumer timeout, message.signal and stopping', () => {
+    let queue: BrokerQueue;
+    let logger: MemoryLogger;
+
+    beforeEach(async () => {
+        logger = new MemoryLogger();
+        queue = new BrokerQueue(new SqliteQueueAdapter({ path: ':memory:' }), { logger });
+        await queue.connect();
+    });
+
+    afterEach(() => queue.close());
+
+    /** One turn of the event loop: every promise reaction pending now has run. */
+    const turn = () => new Promise(resolve => setImmediate(resolve));
+    const settlementWarnings = () => logger.lines.filter(v => v.includes('before it settled') || v.includes('could not be settled'));
+
+    test('a callback past its timeout is a failed attempt: retried with the slot freed, its signal aborted, its late result dropped', async () => {
+        const channel = queue.channel<number>('slow', { maxAttempts: 3, backoff: { delay: 1 } });
+        await channel.produce(1);
+        const hangs = [deferred(), deferred()];
+        const signals: AbortSignal[] = [];
+        const attempts: number[] = [];
+        const second = deferred();
+        const release = await channel.consume(async (_, message) => {
+            attempts.push(message.attempt);
+            signals.push(message.signal);
+            if (message.attempt === 2) second.resolve();
+            await hangs[message.attempt - 1].promise;
+        }, { timeout: '100ms', maxParallel: 1 });
+        // maxParallel 1: the retry runs while the first callback still hangs.
+        await second.promise;
+        expect(attempts).toEqual([1, 2]);
+        expect(signals[0].aborted).toBe(true);
+        expect(signals[0].reason).toBeInstanceOf(QueueMessageAbortedError);
+        expect(signals[0].reason).toMatchObject({ kind: 'timeout', message: expect.stringContaining('timed out after 100ms') });
+        expect(signals[1].aborted).toBe(false);
+        // The first callback returns now, the second right after: only the second settles.
+        hangs[0].resolve();
+        await turn();
+        hangs[1].resolve();
+        await release();
+        expect((await queue.stats('slow'))[0]).toMatchObject({ pending: 0, inFlight: 0, failed: 0, doneLastHour: 1 });
+        expect(settlementWarnings()).toEqual([]);
+    });
+
+    test('the timeout of the last attempt keeps the message as failed with a timeout error; a channel default applies', async () => {
+        const channel = queue.channel<number>('slow', { maxAttempts: 1, timeout: '50ms' });
+        const { id } = await channel.produce(1);
+        const aborted = deferred<unknown>();
+        const release = await channel.consume(async (_, message) => {
+            // A cooperative callback: it stops when told, and its return then counts for nothing.
+            await new Promise(resolve => message.signal.addEventListener('abort', resolve));
+            aborted.resolve(message.signal.reason);
+        });
+        expect(await aborted.promise).toMatchObject({ kind: 'timeout' });
+        await turn();
+        await release();
+        const [failed] = await queue.listFailed('slow');
+        expect(failed).toMatchObject({ id, attempt: 1 });
+        expect(failed.error).toBe(`QueueMessageAbortedError: The callback of message ${id} timed out after 50ms`);
+        expect((await queue.stats('slow'))[0]).toMatchObject({ pending: 0, inFlight: 0, failed: 1, doneLastHour: 0 });
+        expect(settlementWarnings()).toEqual([]);
+    });
+
+    test('a timeout out of range is a named error', async () => {
+        await expect(queue.channel<number>('n').consume(() => undefined, { timeout: '30d' })).rejects.toThrow(/'timeout' must be a duration of at most 2147483647ms/);
+        await expect(queue.channel<number>('n').consume(() => undefined, { timeout: 0 })).rejects.toThrow(/'timeout' must be a finite duration of at least 1ms/);
+        expect(() => queue.channel<number>('n', { timeout: '1 min' })).toThrow(/'timeout' has the invalid duration/);
+    });
+
+    test('abandoning at the shutdown timeout aborts message.signal, and the late result settles nothing', async () => {
+        const channel = queue.channel<number>('stuck');
+        await channel.produce(1);
+        const started = deferred<AbortSignal>();
+        const hang = deferred();
+        await channel.consume(async (_, message) => {
+            started.resolve(message.signal);
+            await hang.promise;
+        });
+        const signal = await started.promise;
+        expect(await queue.stopConsumers('50ms')).toBe(false);
+        expect(signal.aborted).toBe(true);
+        expect(signal.reason).toMatchObject({ kind: 'shutdown', message: expect.stringContaining('handed back for redelivery') });
+        hang.resolve();
+        await turn();
+        // Writes whatever was queued for the storage.
+        await queue.stopConsumers();
+        expect((await queue.stats('stuck'))[0]).toMatchObject({ pending: 1, inFlight: 0, doneLastHour: 0 });
+        expect(settlementWarnings()).toEqual([]);
+    });
+
+    test('release() waiting on a hung callback warns, naming its message, until it finishes', async () => {
+        // The warning repeats every lease interval (at most 10 s).
+        const channel = queue.channel<number>('hung', { lease: '200ms' });
+        const { id } = await channel.produce(1);
+        const started = deferred();
+        const hang = deferred();
+        const release = await channel.consume(async () => {
+            started.resolve();
+            await hang.promise;
+        });
+        await started.promise;
+        let released = false;
+        const releasing = release().then(() => released = true);
+        const warning = await logger.waitForLine('still waits for 1 running callback(s)');
+        expect(warning).toContain(id);
+        expect(released).toBe(false);
+        hang.resolve();
+        await releasing;
+        expect((await queue.stats('hung'))[0]).toMatchObject({ inFlight: 0, doneLastHour: 1 });
     });
 });

@@ -2,22 +2,41 @@
  * The storage conformance suite: every adapter runs it unchanged through a
  * factory that returns a fresh, isolated, not yet connected storage.
  *
- *     storageConformanceSuite('sqlite file', async () => ({ storage: new SqliteQueueAdapter({ path }), cleanup }));
+ *     storageConformanceSuite('sqlite file', async () => ({ storage: new SqliteQueueAdapter({ path }), location: { kind: 'sqlite', path }, cleanup }));
  */
 import { BrokerQueue, BrokerQueueOptions, QueueMessageProcessing, QueueStorage, QueueValidationError } from '../src';
+import { Child } from './support/child';
 import { MemoryLogger } from './support/logger';
-import { deferred, waitFor } from './support/wait';
+import { countRows, openStorage, StorageLocation } from './support/storage-location';
+import { deferred, waitFor, within } from './support/wait';
 
 export interface StorageFixture {
     storage: QueueStorage;
     cleanup?: () => Promise<void> | void;
+    /**
+     * Where the storage's database is, so tests can open it again: a second storage instance
+     * with its own connection, a child process, a raw query. Required unless the suite is told
+     * the database belongs to this one instance (SQLite ':memory:').
+     */
+    location?: StorageLocation;
+}
+
+export interface StorageSuiteOptions {
+    /**
+     * false: the database belongs to one storage instance (SQLite ':memory:'). The tests that need a
+     * second connection are skipped, and those that can are run within the one instance. Default true.
+     */
+    shared?: boolean;
 }
 
 type User = { id: number, username: string, registered: Date };
 
 const user = (id: number): User => ({ id, username: 'user' + id, registered: new Date(1_700_000_000_000 + id) });
 
-export function storageConformanceSuite(name: string, factory: () => Promise<StorageFixture>): void {
+export function storageConformanceSuite(name: string, factory: () => Promise<StorageFixture>, options: StorageSuiteOptions = {}): void {
+    const shared = options.shared ?? true;
+    /** For tests that need a second connection to the database. */
+    const sharedTest = shared ? test : test.skip;
     describe(`storage conformance: ${name}`, () => {
         let fixture: StorageFixture;
         let storage: QueueStorage;
@@ -30,6 +49,7 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
 
         beforeEach(async () => {
             fixture = await factory();
+            if (shared && !fixture.location) throw new Error(`The fixture of '${name}' has no location: give one, or pass { shared: false }`);
             storage = fixture.storage;
             logger = new MemoryLogger();
             queue = makeQueue();
@@ -107,6 +127,7 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
 
         test('a delayed message is not delivered before its delay', async () => {
             const channel = queue.channel<number>('numbers');
+            const producing = Date.now();
             await channel.produce(1, { delay: '400ms' });
             await channel.produce(2);
             await storage.registerConsumer({ id: 'c1', channel: 'numbers', host: 'h', pid: process.pid });
@@ -116,10 +137,11 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             expect(next).toBeGreaterThan(0);
             expect(next).toBeLessThanOrEqual(400);
             await storage.settle([{ kind: 'done', id: first[0].id, consumerId: 'c1', retention: 0 }]);
-            const start = Date.now();
             const [late] = await consumeAll(channel, 1);
             expect(late).toBe(2 - 1);
-            expect(Date.now() - start).toBeGreaterThanOrEqual(250);
+            // Measured from before the produce, not from after the steps above (they may take a while on a
+            // busy machine). 1ms less: Date.now() truncates to milliseconds, PostgreSQL's clock does not.
+            expect(Date.now() - producing).toBeGreaterThanOrEqual(400 - 1);
         });
 
         test('nextAvailableIn is undefined with nothing pending and 0 when a message is available now', async () => {
@@ -144,19 +166,30 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
         });
 
         test('a failing callback is retried with backoff, then kept as failed with its error', async () => {
-            const channel = queue.channel<User>('users', { maxAttempts: 3, backoff: { delay: '10ms' } });
+            const channel = queue.channel<User>('users', { maxAttempts: 3, backoff: { delay: '150ms', factor: 2 } });
             await channel.produce(user(1));
             const attempts: number[] = [];
+            const deliveredAt: number[] = [];
+            const failedAt: number[] = [];
             const failedAll = deferred();
             const release = await channel.consume((data, message) => {
+                deliveredAt.push(Date.now());
                 attempts.push(message.attempt);
                 if (message.attempt === 3) setImmediate(() => failedAll.resolve());
-                throw new Error('boom ' + message.attempt);
+                const error = new Error('boom ' + message.attempt);
+                // Formatted here (the first stack takes tens of ms with source maps), before the failure's time is taken.
+                void error.stack;
+                failedAt.push(Date.now());
+                throw error;
             });
             await failedAll.promise;
             const failed = await waitFor(async () => (await queue.listFailed('users')).find(v => v.attempt === 3), 'failed message');
             await release();
             expect(attempts).toEqual([1, 2, 3]);
+            // Each retry is delivered no earlier than its backoff (150ms, then 150ms * 2) after the failure
+            // before it. 1ms less: Date.now() truncates to milliseconds, PostgreSQL's clock does not.
+            expect(deliveredAt[1] - failedAt[0]).toBeGreaterThanOrEqual(150 - 1);
+            expect(deliveredAt[2] - failedAt[1]).toBeGreaterThanOrEqual(300 - 1);
             expect(failed.error).toContain('boom 3');
             expect(failed.maxAttempts).toBe(3);
             expect((await queue.stats('users'))[0]).toMatchObject({ pending: 0, failed: 1, inFlight: 0 });
@@ -248,8 +281,16 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
         test('prune removes expired deduplication records and retained done messages', async () => {
             const channel = queue.channel<number>('n', { process: QueueMessageProcessing.exactlyOnce, deduplicationInterval: 1, retention: 1 });
             await channel.produce(1);
+            const producedAt = Date.now();
             await consumeAll(channel, 1);
-            await waitFor(async () => { await storage.prune(); return (await channel.produce(1)).deduplicated === false; }, 'dedup record to expire');
+            const { location } = fixture;
+            if (location) expect(await countRows(location, 'queue_dedup')).toBe(1);
+            // The record lives 1ms: once the clock has moved past it, prune must delete it.
+            await waitFor(() => Date.now() > producedAt + 5, 'the deduplication interval to pass');
+            await storage.prune();
+            // enqueue ignores an expired record anyway: only the table shows whether prune deleted it.
+            if (location) expect(await countRows(location, 'queue_dedup')).toBe(0);
+            expect((await channel.produce(1)).deduplicated).toBe(false);
             await consumeAll(channel, 1);
             const [stats] = await queue.stats('n');
             expect(stats.doneLastHour).toBe(2);
@@ -261,25 +302,52 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
         });
 
         test('a message is never leased to two consumers at once', async () => {
-            const channel = queue.channel<number>('n');
-            await channel.produceMany(Array.from({ length: 40 }, (_, i) => i));
-            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
-            await storage.registerConsumer({ id: 'b', channel: 'n', host: 'h', pid: process.pid });
-            const batches = await Promise.all([
-                storage.claim('n', 'a', 15, 10_000), storage.claim('n', 'b', 15, 10_000),
-                storage.claim('n', 'a', 15, 10_000), storage.claim('n', 'b', 15, 10_000),
-            ]);
-            const ids = batches.flat().map(v => v.id);
-            expect(ids).toHaveLength(40);
-            expect(new Set(ids).size).toBe(40);
-            expect(batches.flat().every(v => v.attempt === 1)).toBe(true);
-        });
+            const count = 1000;
+            const produced = (await queue.channel<number>('n').produceMany(Array.from({ length: count }, (_, i) => i))).map(v => v.id);
+            const { location } = fixture;
+            if (!location) {
+                // One instance of an in-process database: its claims run one after another.
+                await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+                await storage.registerConsumer({ id: 'b', channel: 'n', host: 'h', pid: process.pid });
+                const batches = await Promise.all(Array.from({ length: 4 }, (_, i) => storage.claim('n', i % 2 ? 'b' : 'a', count / 4, 10_000)));
+                const claimed = batches.flat();
+                expect(claimed.map(v => v.id).sort()).toEqual([...produced].sort());
+                expect(claimed.filter(v => v.attempt !== 1)).toEqual([]);
+                return;
+            }
+            // Two processes, each with its own connection, connect and register, then claim on one signal
+            // in small batches until the channel is empty: their claims really race.
+            const claimers = ['a', 'b'].map(id => new Child('tests/fixtures/storage-claimer.ts', [JSON.stringify(location), 'n', id, '2']));
+            try {
+                // Starting a TypeScript child takes seconds, more on a busy machine.
+                await Promise.all(claimers.map(v => v.waitForLine('ready', 60_000)));
+                for (const claimer of claimers) claimer.kill('SIGUSR2');
+                await Promise.all(claimers.map(v => v.waitForLine('finished', 30_000)));
+            } finally {
+                for (const claimer of claimers) claimer.kill();
+                await Promise.all(claimers.map(v => v.exited));
+            }
+            const time = (claimer: Child, word: string) => Number(claimer.lines.find(line => line.startsWith(word + ' '))!.split(' ')[1]);
+            const [a, b] = claimers;
+            // Each started before the other finished, and each got some.
+            expect(time(a, 'go')).toBeLessThan(time(b, 'finished'));
+            expect(time(b, 'go')).toBeLessThan(time(a, 'finished'));
+            const claimed = claimers.map(claimer => claimer.lines.filter(line => line.startsWith('claimed ')).map(line => {
+                const [, id, attempt] = line.split(' ');
+                return { id, attempt: Number(attempt) };
+            }));
+            for (const mine of claimed) expect(mine.length).toBeGreaterThan(0);
+            // Every message claimed exactly once, on its first attempt.
+            expect(claimed.flat().map(v => v.id).sort()).toEqual([...produced].sort());
+            expect(claimed.flat().filter(v => v.attempt !== 1)).toEqual([]);
+        }, 120_000);
 
         test('settling a message leased to another consumer changes nothing', async () => {
             await queue.channel<number>('n').produce(1);
             await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
             const [claimed] = await storage.claim('n', 'a', 1, 10_000);
             expect(await storage.settle([{ kind: 'done', id: claimed.id, consumerId: 'intruder', retention: 0 }])).toEqual([claimed.id]);
+            expect(await storage.settle([{ kind: 'start', id: claimed.id, consumerId: 'intruder' }])).toEqual([claimed.id]);
             expect(await storage.renewLeases('intruder', [claimed.id], 10_000)).toEqual([claimed.id]);
             expect(await storage.renewLeases('a', [claimed.id], 10_000)).toEqual([]);
             expect((await queue.stats('n'))[0].inFlight).toBe(1);
@@ -287,19 +355,98 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             expect((await queue.stats('n'))[0].inFlight).toBe(0);
         });
 
-        test('an expired lease is reclaimed and delivered again; out of attempts it is failed', async () => {
+        test('a lost lease whose start was not recorded uses no attempt; the next delivery asks to record it', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 1 });
+            await channel.produceMany([1, 2, 3]);
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            const first = await storage.claim('n', 'a', 3, 150);
+            expect(first.map(v => [v.attempt, v.recordStart])).toEqual([[1, false], [1, false], [1, false]]);
+            expect(await storage.reclaimAbandoned()).toBe(0);
+            await waitFor(async () => await storage.reclaimAbandoned() === 3, 'leases to expire');
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 3, inFlight: 0, failed: 0 });
+            const again = await storage.claim('n', 'a', 3, 60_000);
+            expect(again.map(v => [v.attempt, v.recordStart])).toEqual([[1, true], [1, true], [1, true]]);
+            // Handed back unstarted: still no attempt used, still to be recorded.
+            await storage.settle([{ kind: 'release', id: again[0].id, consumerId: 'a' }]);
+            const [third] = await storage.claim('n', 'a', 1, 60_000);
+            expect(third).toMatchObject({ id: again[0].id, attempt: 1, recordStart: true });
+        });
+
+        test('a lost lease whose start was recorded counts as an attempt; out of attempts it is failed', async () => {
             const channel = queue.channel<number>('n', { maxAttempts: 2 });
             await channel.produce(1);
             await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
             expect(await storage.claim('n', 'a', 1, 150)).toHaveLength(1);
-            expect(await storage.reclaimAbandoned()).toBe(0);
             await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire');
             const [second] = await storage.claim('n', 'a', 1, 150);
-            expect(second.attempt).toBe(2);
+            expect(second).toMatchObject({ attempt: 1, recordStart: true });
+            expect(await storage.settle([{ kind: 'start', id: second.id, consumerId: 'a' }])).toEqual([]);
+            expect((await queue.stats('n'))[0]).toMatchObject({ inFlight: 1, pending: 0 });
+            // Lost twice, the second time after its start: both count, as for a message that kills every worker.
             await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire again');
             const [failed] = await queue.listFailed('n');
             expect(failed).toMatchObject({ id: second.id, attempt: 2 });
             expect(failed.error).toContain('lease expired');
+        });
+
+        test('a recorded start lost with attempts left is delivered again and still recorded', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 3 });
+            await channel.produce(1);
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            await storage.claim('n', 'a', 1, 150);
+            await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire');
+            const [second] = await storage.claim('n', 'a', 1, 150);
+            await storage.settle([{ kind: 'start', id: second.id, consumerId: 'a' }]);
+            await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire again');
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 1, failed: 0 });
+            const [third] = await storage.claim('n', 'a', 1, 60_000);
+            expect(third).toMatchObject({ attempt: 2, recordStart: true });
+        });
+
+        test('a settled delivery gives back the attempts of earlier unrecorded losses', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 2 });
+            await channel.produce(1);
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            await storage.claim('n', 'a', 1, 150);
+            await waitFor(async () => await storage.reclaimAbandoned() === 1, 'lease to expire');
+            const [second] = await storage.claim('n', 'a', 1, 60_000);
+            expect(second).toMatchObject({ attempt: 1, recordStart: true });
+            // Its callback ran to the end (and threw): the earlier loss was not its doing.
+            expect(await storage.settle([{ kind: 'start', id: second.id, consumerId: 'a' }])).toEqual([]);
+            expect(await storage.settle([{ kind: 'retry', id: second.id, consumerId: 'a', delay: 0, error: 'no' }])).toEqual([]);
+            const [third] = await storage.claim('n', 'a', 1, 60_000);
+            expect(third).toMatchObject({ attempt: 2, recordStart: false });
+            expect(await storage.settle([{ kind: 'fail', id: third.id, consumerId: 'a', error: 'no' }])).toEqual([]);
+            expect((await queue.listFailed('n'))[0]).toMatchObject({ attempt: 2 });
+        });
+
+        test('a consumer runs a message lost with another worker alone, as attempt 1', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 1 });
+            await channel.produceMany([1, 2, 3, 4]);
+            await storage.registerConsumer({ id: 'gone', channel: 'n', host: 'h', pid: process.pid });
+            expect(await storage.claim('n', 'gone', 4, 100)).toHaveLength(4);
+            const reclaimed = await waitFor(async () => {
+                await storage.reclaimAbandoned();
+                const [stats] = await queue.stats('n');
+                return stats.inFlight === 0 && stats;
+            }, 'leases to expire');
+            expect(reclaimed).toMatchObject({ pending: 4, failed: 0 });
+            let running = 0, peak = 0;
+            const attempts: number[] = [];
+            const done = deferred();
+            const release = await channel.consume(async (_, message) => {
+                peak = Math.max(peak, ++running);
+                attempts.push(message.attempt);
+                await new Promise(resolve => setTimeout(resolve, 5));
+                running--;
+                if (attempts.length === 4) done.resolve();
+            }, { maxParallel: 4 });
+            await done.promise;
+            await release();
+            // Any of them may have killed that worker: each starts alone, so a crash now would count for it only.
+            expect(peak).toBe(1);
+            expect(attempts).toEqual([1, 1, 1, 1]);
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 0, inFlight: 0, failed: 0 });
         });
 
         test('unregistering a consumer makes its leases pending without using an attempt', async () => {
@@ -328,6 +475,43 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             expect(peak).toBe(4);
         });
 
+        test('lease renewals racing settlements report no lost lease', async () => {
+            // Nothing reclaims here, so no lease can be taken over: any "lost the lease" warning is false.
+            // A 150 ms lease is renewed every 50 ms while fast callbacks settle all the time.
+            const racing = makeQueue({ reclaimInterval: '1h' });
+            const channel = racing.channel<number>('n', { lease: 150 });
+            const count = 3000;
+            await channel.produceMany(Array.from({ length: count }, (_, i) => i));
+            let seen = 0;
+            const done = deferred();
+            const release = await channel.consume(async () => {
+                await new Promise(resolve => setTimeout(resolve, 1));
+                if (++seen === count) done.resolve();
+            }, { maxParallel: 8 });
+            await done.promise;
+            await release();
+            expect(logger.lines.filter(line => line.includes('lost the lease'))).toEqual([]);
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 0, inFlight: 0 });
+        });
+
+        test('a lease taken over while its callback runs is reported', async () => {
+            const channel = queue.channel<number>('n', { lease: 150 });
+            await channel.produce(1);
+            const done = deferred();
+            // prefetch 0: this consumer does not claim the message back while its callback runs.
+            const release = await channel.consume(async (_, message) => {
+                // As if a reclaim had taken the consumer for dead: its lease goes to another consumer.
+                const [consumer] = queue['consumers'];
+                await storage.unregisterConsumer(consumer.id);
+                await storage.registerConsumer({ id: 'thief', channel: 'n', host: 'h', pid: process.pid });
+                expect(await storage.claim('n', 'thief', 1, 60_000)).toHaveLength(1);
+                await waitFor(() => logger.lines.some(line => line.includes('lost the lease') && line.includes(message.id)), 'the warning');
+                done.resolve();
+            }, { prefetch: 0 });
+            await done.promise;
+            await release();
+        });
+
         test('release() waits for running callbacks and leaves nothing leased', async () => {
             const channel = queue.channel<number>('n');
             await channel.produceMany(Array.from({ length: 20 }, (_, i) => i));
@@ -350,7 +534,44 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
                 await storage.registerConsumer({ id: 'x', channel: 'n', host: 'h', pid: process.pid });
                 return storage.claim('n', 'x', 100, 10_000);
             })();
-            expect(claimedAgain.every(v => v.attempt === 1)).toBe(true);
+            expect(claimedAgain).toHaveLength(18);
+            expect(claimedAgain.filter(v => v.attempt !== 1)).toEqual([]);
+        });
+
+        /** A consumer whose callback calls release() unawaited, as the README says, then waits for `finish`. */
+        async function consumeSelfReleasing() {
+            const channel = queue.channel<number>('n');
+            await channel.produceMany([1, 2]);
+            const inside = deferred();
+            const finish = deferred();
+            const state = { finished: false, released: undefined as Promise<void> | undefined };
+            const release: () => Promise<void> = await channel.consume(async () => {
+                state.released = release();
+                inside.resolve();
+                await finish.promise;
+                state.finished = true;
+            });
+            await inside.promise;
+            return { finish, state };
+        }
+
+        test('stopConsumers() waits for a release() under way, and its message is settled', async () => {
+            const { finish, state } = await consumeSelfReleasing();
+            const finishedWhenStopped = queue.stopConsumers().then(() => state.finished);
+            setImmediate(() => finish.resolve());
+            expect(await finishedWhenStopped).toBe(true);
+            await expect(state.released).resolves.toBeUndefined();
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 1, inFlight: 0, doneLastHour: 1 });
+            expect(logger.lines.filter(v => v.startsWith('error'))).toEqual([]);
+        });
+
+        test('close() waits for a release() under way: the settlement is written before storage closes', async () => {
+            const { finish, state } = await consumeSelfReleasing();
+            const finishedWhenClosed = queue.close().then(() => state.finished);
+            setImmediate(() => finish.resolve());
+            expect(await finishedWhenClosed).toBe(true);
+            await expect(state.released).resolves.toBeUndefined();
+            expect(logger.lines.filter(v => v.startsWith('error'))).toEqual([]);
         });
 
         test('message.delay() reschedules without using an attempt', async () => {
@@ -386,12 +607,36 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             expect(await queue.stats('unknown')).toEqual([expect.objectContaining({ channel: 'unknown', pending: 0 })]);
         });
 
-        test('watch() announces produced messages', async () => {
+        test('watch() announces messages produced through this instance', async () => {
             const woken = deferred();
             const stop = storage.watch('n', () => woken.resolve());
             await queue.channel<number>('n').produce(1);
-            await woken.promise;
+            await within(woken.promise, 5000, 'a wake-up');
             stop();
+        });
+
+        sharedTest('watch() announces messages produced through another connection (another process)', async () => {
+            const other = openStorage(fixture.location!);
+            await other.connect();
+            let wakes = 0;
+            let woken = deferred();
+            const stop = storage.watch('n', () => { wakes++; woken.resolve(); });
+            const produce = () => other.enqueue([{ channel: 'n', payload: new Uint8Array([1]), delay: 0, priority: 0, maxAttempts: 1 }]);
+            try {
+                // The first wake may be one that needs no other process (PostgreSQL looks once after LISTEN,
+                // in case a message came before it took effect); once it came, the watch is in place.
+                await produce();
+                await within(woken.promise, 5000, 'the first wake-up');
+                // Only the other instance's notification, across connections, can cause a wake from now on.
+                const before = wakes;
+                woken = deferred();
+                await produce();
+                await within(woken.promise, 5000, 'a wake-up from the other connection');
+                expect(wakes).toBeGreaterThan(before);
+            } finally {
+                stop();
+                await other.disconnect();
+            }
         });
 
         test('a closed queue rejects produce with a named error', async () => {

@@ -1,4 +1,4 @@
-import { ours, peers } from '../systems/registry';
+import { baseOf, ours, peers } from '../systems/registry';
 import { Metric } from './metric';
 
 function ratio(value: number | undefined): string {
@@ -12,6 +12,11 @@ function pairs(systems: string[]): [string, string][] {
     return result;
 }
 
+/** This checkout against BENCH_BASE's code, for the systems of this run that have both. */
+function basePairs(systems: string[]): [string, string][] {
+    return ours.filter(v => systems.includes(v) && systems.includes(baseOf(v))).map(v => [v, baseOf(v)]);
+}
+
 /** A scenario's medians and ratios, as soon as it is done. */
 export function printMetric(metric: Metric, systems: string[]): void {
     console.log(`\n${metric.name}`);
@@ -21,6 +26,8 @@ export function printMetric(metric: Metric, systems: string[]): void {
     }
     const ratios = pairs(systems).map(([a, b]) => `${a} vs ${b} ${ratio(metric.ratio(a, b))}`);
     if (ratios.length) console.log(`  ratios (>1: ours wins): ${ratios.join('; ')}`);
+    const changes = basePairs(systems).map(([a, b]) => `${a} vs ${b} ${ratio(metric.ratio(a, b))}`);
+    if (changes.length) console.log(`  against BENCH_BASE (>1: this checkout better): ${changes.join('; ')}`);
 }
 
 /** The two markdown tables for bench/RESULTS.md: medians, then ours-vs-peer ratios. */
@@ -34,6 +41,12 @@ export function markdownTables(metrics: Metric[], systems: string[]): string {
     if (columns.length) {
         lines.push('', `| ratio, >1: ours wins | ${columns.map(([a, b]) => `${a} ÷ ${b}`).join(' | ')} |`, `| --- | ${columns.map(() => '---:').join(' | ')} |`);
         for (const m of metrics) lines.push(`| ${m.name} | ${columns.map(([a, b]) => ratio(m.ratio(a, b))).join(' | ')} |`);
+    }
+    // A table of its own: bench/chart.ts draws the ours-vs-peer one.
+    const changes = basePairs(systems);
+    if (changes.length) {
+        lines.push('', `| against BENCH_BASE, >1: this checkout better | ${changes.map(([a, b]) => `${a} ÷ ${b}`).join(' | ')} |`, `| --- | ${changes.map(() => '---:').join(' | ')} |`);
+        for (const m of metrics) lines.push(`| ${m.name} | ${changes.map(([a, b]) => ratio(m.ratio(a, b))).join(' | ')} |`);
     }
     return lines.join('\n');
 }

@@ -31,6 +31,8 @@ export const settings = {
     drainBacklog: numberFromEnv('BENCH_DRAIN_BACKLOG', 1_000_000),
     /** Its time cap: long enough for a full drain of ours at a few thousand msg/s. */
     drainBacklogSeconds: numberFromEnv('BENCH_DRAIN_BACKLOG_SECONDS', 300),
+    /** A commit: our systems also run on its code, as `<name>@base`, side by side (bench/lib/base-library.ts). */
+    base: process.env.BENCH_BASE || undefined,
     postgresUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
     redisHost: process.env.BENCH_REDIS_HOST || '127.0.0.1',
     redisPort: numberFromEnv('BENCH_REDIS_PORT', 6379),

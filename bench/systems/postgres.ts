@@ -1,28 +1,36 @@
-import { BrokerQueue, BrokerQueueChannel, PostgresQueueAdapter } from '../../src';
+import { BrokerQueue, BrokerQueueChannel } from '../../src';
 import { BenchMessage } from '../bench-types';
+import { baseLibraryPath, queueLibrary } from '../lib/base-library';
 import { dropSchema } from '../lib/postgres-schema';
 import { settings as benchSettings } from '../lib/settings';
 import { silentLogger } from '../lib/silent-logger';
 import { uniqueName } from '../lib/unique-name';
 import { BenchDriver, BenchSystem, StartConsumer, WorkerConfig } from './bench-system';
 
-function newQueue(connectionString: string, schema: string): BrokerQueue {
-    return new BrokerQueue(new PostgresQueueAdapter({ connectionString, schema }), { logger: silentLogger });
+function newQueue(config: WorkerConfig): BrokerQueue {
+    const { BrokerQueue, PostgresQueueAdapter } = queueLibrary(config);
+    return new BrokerQueue(new PostgresQueueAdapter({ connectionString: String(config.connectionString), schema: String(config.schema) }), { logger: silentLogger });
 }
 
-/** Our PostgreSQL adapter; each setup() is a fresh schema, dropped by teardown(). */
+/** Our PostgreSQL adapter; each setup() is a fresh schema, dropped by teardown(). `base`: the code of BENCH_BASE. */
 class PostgresSystem implements BenchSystem {
-    readonly name = 'postgres';
+    readonly name: string;
     protected queue?: BrokerQueue;
     protected channel?: BrokerQueueChannel<BenchMessage>;
     protected schema?: string;
 
+    constructor(protected readonly base = false) {
+        this.name = base ? 'postgres@base' : 'postgres';
+    }
+
     async setup(): Promise<WorkerConfig> {
         this.schema = uniqueName('bench_dbq');
-        this.queue = newQueue(benchSettings.postgresUrl, this.schema);
+        const config: WorkerConfig = { connectionString: benchSettings.postgresUrl, schema: this.schema };
+        if (this.base) config.library = baseLibraryPath();
+        this.queue = newQueue(config);
         this.channel = this.queue.channel<BenchMessage>('bench');
         await this.queue.connect();
-        return { connectionString: benchSettings.postgresUrl, schema: this.schema };
+        return config;
     }
 
     async produce(message: BenchMessage): Promise<void> {
@@ -41,7 +49,7 @@ class PostgresSystem implements BenchSystem {
 }
 
 const startConsumer: StartConsumer = async (config, handler, concurrency) => {
-    const queue = newQueue(String(config.connectionString), String(config.schema));
+    const queue = newQueue(config);
     await queue.channel<BenchMessage>('bench').consume(handler, { maxParallel: concurrency });
     return { stop: () => queue.close() };
 };
@@ -51,3 +59,5 @@ export const postgres: BenchDriver = {
     startConsumer,
     settings: 'package defaults: pool of 10, `maxParallel` = concurrency, `prefetch` = `maxParallel`, LISTEN/NOTIFY wake-up, `pollInterval` 1 s',
 };
+
+export const postgresBase: BenchDriver = { createSystem: () => new PostgresSystem(true), startConsumer, settings: 'postgres on the code of BENCH_BASE' };

@@ -1,31 +1,35 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { BrokerQueue, BrokerQueueChannel, SqliteQueueAdapter } from '../../src';
+import { BrokerQueue, BrokerQueueChannel } from '../../src';
 import { BenchMessage } from '../bench-types';
+import { baseLibraryPath, queueLibrary } from '../lib/base-library';
 import { silentLogger } from '../lib/silent-logger';
 import { BenchDriver, BenchSystem, StartConsumer, WorkerConfig } from './bench-system';
 
 type Synchronous = 'full' | 'normal';
 
-/** Our SQLite adapter; each setup() is a fresh file in a temp folder. */
+/** Our SQLite adapter; each setup() is a fresh file in a temp folder. `base`: the code of BENCH_BASE. */
 class SqliteSystem implements BenchSystem {
     readonly name: string;
     protected queue?: BrokerQueue;
     protected channel?: BrokerQueueChannel<BenchMessage>;
     protected dir?: string;
 
-    constructor(protected readonly synchronous: Synchronous) {
-        this.name = `sqlite-${synchronous}`;
+    constructor(protected readonly synchronous: Synchronous, protected readonly base = false) {
+        this.name = `sqlite-${synchronous}${base ? '@base' : ''}`;
     }
 
     async setup(): Promise<WorkerConfig> {
         this.dir = mkdtempSync(join(tmpdir(), 'dbq-bench-'));
         const path = join(this.dir, 'queue.sqlite');
+        const config: WorkerConfig = { path, synchronous: this.synchronous };
+        if (this.base) config.library = baseLibraryPath();
+        const { BrokerQueue, SqliteQueueAdapter } = queueLibrary(config);
         this.queue = new BrokerQueue(new SqliteQueueAdapter({ path, synchronous: this.synchronous }), { logger: silentLogger });
         this.channel = this.queue.channel<BenchMessage>('bench');
         await this.queue.connect();
-        return { path, synchronous: this.synchronous };
+        return config;
     }
 
     async produce(message: BenchMessage): Promise<void> {
@@ -44,6 +48,7 @@ class SqliteSystem implements BenchSystem {
 }
 
 const startConsumer: StartConsumer = async (config, handler, concurrency) => {
+    const { BrokerQueue, SqliteQueueAdapter } = queueLibrary(config);
     const adapter = new SqliteQueueAdapter({ path: String(config.path), synchronous: config.synchronous as Synchronous });
     const queue = new BrokerQueue(adapter, { logger: silentLogger });
     await queue.channel<BenchMessage>('bench').consume(handler, { maxParallel: concurrency });
@@ -54,3 +59,5 @@ const settings = 'package defaults: `maxParallel` = concurrency, `prefetch` = `m
 
 export const sqliteFull: BenchDriver = { createSystem: () => new SqliteSystem('full'), startConsumer, settings: `synchronous FULL (default); ${settings}` };
 export const sqliteNormal: BenchDriver = { createSystem: () => new SqliteSystem('normal'), startConsumer, settings: `synchronous NORMAL; ${settings}` };
+export const sqliteFullBase: BenchDriver = { createSystem: () => new SqliteSystem('full', true), startConsumer, settings: 'sqlite-full on the code of BENCH_BASE' };
+export const sqliteNormalBase: BenchDriver = { createSystem: () => new SqliteSystem('normal', true), startConsumer, settings: 'sqlite-normal on the code of BENCH_BASE' };

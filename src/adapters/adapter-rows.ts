@@ -6,9 +6,13 @@ export interface ClaimedMessageRow {
     channel: string;
     payload: Uint8Array;
     attempt: number;
+    /** 0/1 from SQLite, a boolean from PostgreSQL. */
+    record_start: number | boolean;
     max_attempts: number;
     priority: number;
     produced_at: number | string | Date;
+    /** Set for messages a schedule enqueued. */
+    scheduled_at?: number | null;
 }
 
 export function claimedMessageFromRow(row: ClaimedMessageRow): ClaimedMessage {
@@ -20,6 +24,8 @@ export function claimedMessageFromRow(row: ClaimedMessageRow): ClaimedMessage {
         maxAttempts: row.max_attempts,
         priority: row.priority,
         producedAt: new Date(row.produced_at),
+        recordStart: !!row.record_start,
+        scheduledAt: row.scheduled_at == null ? undefined : new Date(row.scheduled_at),
     };
 }
 

@@ -14,6 +14,12 @@ export type TransactionalConsumeCallback<T, S = any> = (data: T, message: Broker
 class LeaseGoneBeforeStart extends Error {
 }
 
+/** Throws the abort reason (a QueueMessageAbortedError) of an aborted run: the transaction rolls back. */
+function rollBackIfAborted(message: BrokerQueueMessage<unknown>): void {
+    const signal = message.signal;
+    if (signal.aborted) throw signal.reason;
+}
+
 /**
  * `consume(callback, { database })`: each message runs in
  * `database.transaction(...)`. Its first statement checks the lease (and on
@@ -24,6 +30,11 @@ class LeaseGoneBeforeStart extends Error {
  * the transaction rolls back with `QueueLeaseLostError` and the consumer that
  * owns the message now commits it instead. A callback that throws rolls back
  * its writes; the retry or failure is then written as for any consumer.
+ *
+ * Main's run semantics hold here too: a message with `recordStart` has its start
+ * committed (QueueConsumer.startAlone) before its transaction begins; past the
+ * `timeout`, or once abandoned, `message.signal` is aborted and the transaction
+ * rolls back instead of committing its ack; `stop()` is the memoized one.
  */
 export class TransactionalQueueConsumer<T> extends QueueConsumer<T> {
     /** Settlements already written inside a transaction, or not ours to write: not for the batcher. */
@@ -59,21 +70,26 @@ export class TransactionalQueueConsumer<T> extends QueueConsumer<T> {
         await this.database.transaction(session => {
             const transaction = (session as { assignedTransaction?: OrmTransactionLike }).assignedTransaction!;
             return consumerTransaction.run(transaction, async () => {
+                rollBackIfAborted(message);
                 const scope = await this.storage.joinTransaction(session);
                 if (!await scope.holdLease(message.id, this.id)) throw new LeaseGoneBeforeStart(message.id);
                 await this.transactionalCallback(data, message, session);
+                // Timed out or abandoned meanwhile: the message was already retried or handed back, so
+                // neither the callback's writes nor an ack may commit.
+                rollBackIfAborted(message);
                 const settlement: TransactionalSettlement = message.rescheduleIn !== undefined
                     ? { kind: 'reschedule', id: message.id, consumerId: this.id, delay: message.rescheduleIn }
                     : { kind: 'done', id: message.id, consumerId: this.id, retention: this.channelOptions.retention };
                 if (!await scope.settle(settlement)) throw new QueueLeaseLostError(message.id, this.channel);
+                rollBackIfAborted(message);
                 this.committing.add(message.id);
             });
         });
     }
 
     /** A renewal that ran into the commit finds the message settled: that is no lost lease. */
-    protected override holds(id: MessageId): boolean {
-        return !this.committing.has(id) && super.holds(id);
+    protected override settledMeanwhile(id: MessageId): boolean {
+        return this.committing.has(id);
     }
 
     protected override succeeded(claimed: ClaimedMessage, message: BrokerQueueMessage<T>): Settlement {

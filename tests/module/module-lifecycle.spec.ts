@@ -1,4 +1,4 @@
-import { BrokerQueue, BrokerQueueLifecycle, SqliteQueueAdapter } from '../../src';
+import { BrokerQueue, BrokerQueueLifecycle, BrokerQueueLifecycleOptions, QueueLogger, SqliteQueueAdapter } from '../../src';
 import { OrderChannel, orderChannelProvider } from '../fixtures/channels';
 import { MemoryLogger } from '../support/logger';
 import { tempDir } from '../support/temp';
@@ -96,5 +96,133 @@ describe('BrokerQueueModule: lifecycle', () => {
         expect(logger.lines.join('\n')).toContain('handed back for redelivery');
         expect((await inspector.stats('stuck'))[0]).toMatchObject({ pending: 1, inFlight: 0 });
         never.resolve();
+    });
+});
+
+/** Records exits instead of ending the test process, and when a signal has been handled. */
+class RecordingLifecycle extends BrokerQueueLifecycle {
+    readonly exits: number[] = [];
+    readonly exited = deferred<number>();
+    readonly handled = deferred<Promise<void>>();
+
+    constructor(options: BrokerQueueLifecycleOptions, logger: QueueLogger) {
+        super(options, logger);
+    }
+
+    protected override exit(code: number): void {
+        this.exits.push(code);
+        this.exited.resolve(code);
+    }
+
+    protected override onSignal(signal: NodeJS.Signals): Promise<void> {
+        const handling = super.onSignal(signal);
+        this.handled.resolve(handling);
+        return handling;
+    }
+}
+
+describe('BrokerQueueLifecycle: signals', () => {
+    let dir: ReturnType<typeof tempDir>;
+    let inspector: BrokerQueue;
+    let logger: MemoryLogger;
+    let foreign: Map<NodeJS.Signals, NodeJS.SignalsListener[]>;
+
+    beforeEach(() => {
+        // Whatever else listens for these signals in the test process would change what the lifecycle does.
+        foreign = new Map((['SIGTERM', 'SIGINT'] as NodeJS.Signals[]).map(signal => [signal, process.listeners(signal) as NodeJS.SignalsListener[]]));
+        for (const [signal, listeners] of foreign) for (const listener of listeners) process.removeListener(signal, listener);
+        dir = tempDir();
+        logger = new MemoryLogger();
+        inspector = new BrokerQueue(new SqliteQueueAdapter({ path: dir.file('queue.sqlite') }), { logger: new MemoryLogger() });
+    });
+
+    afterEach(async () => {
+        await inspector.close();
+        dir.remove();
+        for (const [signal, listeners] of foreign) for (const listener of listeners) process.on(signal, listener);
+    });
+
+    /** A queue under a lifecycle with signal handling, and one message whose callback waits for `finish`. */
+    async function consuming(shutdownTimeout: number) {
+        const queue = new BrokerQueue(new SqliteQueueAdapter({ path: dir.file('queue.sqlite') }), { logger: new MemoryLogger() });
+        const lifecycle = new RecordingLifecycle({ shutdownTimeout, handleSignals: true }, logger);
+        lifecycle.attach(queue);
+        const channel = queue.channel<number>('jobs');
+        const started = deferred<AbortSignal>();
+        const finish = deferred();
+        let finished = false;
+        await channel.consume(async (_, message) => {
+            started.resolve(message.signal);
+            await finish.promise;
+            finished = true;
+        });
+        await channel.produce(1);
+        const signal = await started.promise;
+        return { queue, lifecycle, finish, signal, finished: () => finished };
+    }
+
+    /**
+     * Delivers a signal as Node does, to the listeners of `process`. Not process.kill(): jest gives
+     * tests their own `process` object, whose listeners are no OS signal handlers, so a real signal
+     * would end the test run. Real signals are sent to real processes in server-shutdown.spec.ts.
+     */
+    function kill(signal: NodeJS.Signals): void {
+        expect(process.listenerCount(signal)).toBeGreaterThan(0);
+        process.emit(signal, signal);
+    }
+
+    const stats = async () => (await inspector.stats('jobs'))[0];
+
+    test('SIGTERM while a callback runs: it finishes and is settled, the storage closes, exit code 0', async () => {
+        const { queue, lifecycle, finish, finished } = await consuming(60_000);
+        kill('SIGTERM');
+        await logger.waitForLine('received SIGTERM; stopping 1 consumer(s)');
+        expect(lifecycle.exits).toEqual([]);
+        finish.resolve();
+        expect(await lifecycle.exited.promise).toBe(0);
+        expect(finished()).toBe(true);
+        expect(await stats()).toMatchObject({ pending: 0, inFlight: 0, doneLastHour: 1 });
+        await expect(queue.connect()).rejects.toMatchObject({ name: 'QueueClosedError' });
+        expect(process.listenerCount('SIGTERM') + process.listenerCount('SIGINT')).toBe(0);
+    });
+
+    test('callbacks abandoned at the shutdown timeout: their messages are handed back, message.signal is aborted, exit code 1', async () => {
+        const { lifecycle, finish, signal } = await consuming(50);
+        kill('SIGINT');
+        expect(await lifecycle.exited.promise).toBe(1);
+        expect(signal.reason).toMatchObject({ kind: 'shutdown' });
+        expect(await stats()).toMatchObject({ pending: 1, inFlight: 0, doneLastHour: 0 });
+        finish.resolve();
+    });
+
+    test('a second signal while stopping exits with code 1 at once', async () => {
+        const { lifecycle, finish, finished } = await consuming(60_000);
+        kill('SIGTERM');
+        await logger.waitForLine('stopping 1 consumer(s)');
+        kill('SIGTERM');
+        expect(await lifecycle.exited.promise).toBe(1);
+        expect(finished()).toBe(false);
+        expect(logger.lines.join('\n')).toContain('received SIGTERM again while stopping');
+        // In a real process the exit above ended everything; here the stop goes on.
+        finish.resolve();
+        await lifecycle.stop('test');
+        expect(process.listenerCount('SIGTERM') + process.listenerCount('SIGINT')).toBe(0);
+    });
+
+    test('with other listeners for the signal, consumers stop and the storage closes, but the lifecycle does not exit', async () => {
+        const other = () => undefined;
+        process.on('SIGTERM', other);
+        try {
+            const { queue, lifecycle, finish } = await consuming(60_000);
+            finish.resolve();
+            kill('SIGTERM');
+            await (await lifecycle.handled.promise);
+            expect(lifecycle.exits).toEqual([]);
+            expect(await stats()).toMatchObject({ pending: 0, inFlight: 0, doneLastHour: 1 });
+            await expect(queue.connect()).rejects.toMatchObject({ name: 'QueueClosedError' });
+            expect(process.listeners('SIGTERM')).toEqual([other]);
+        } finally {
+            process.removeListener('SIGTERM', other);
+        }
     });
 });

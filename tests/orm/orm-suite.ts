@@ -137,6 +137,23 @@ export function ormSuite(name: string, factory: () => Promise<OrmFixture>): void
             expect(await stats()).toMatchObject({ pending: 0, delayed: 0, inFlight: 0, failed: 0 });
         });
 
+        test('a callback past its timeout settles nothing: its transaction rolls back (writes and ack), the retry runs', async () => {
+            const channel = queue.channel<User>('users', { maxAttempts: 3, backoff: { delay: '50ms', factor: 1 } });
+            await channel.produce({ id: 1, username: 'a' });
+            const reasons: string[] = [];
+            await channel.consume(async (user, message, session) => {
+                session.add(new WelcomeMail(user.id, message.attempt));
+                if (message.attempt > 1) return;
+                // Returns normally once aborted: only the abort keeps its writes and ack from committing.
+                await new Promise(resolve => message.signal.addEventListener('abort', resolve));
+                reasons.push((message.signal.reason as Error).name);
+            }, { database, timeout: '200ms' });
+            await waitFor(async () => (await stats()).doneLastHour === 1, 'the retry\'s ack');
+            expect(reasons).toEqual(['QueueMessageAbortedError']);
+            expect((await database.query(WelcomeMail).find()).map(v => v.attempt)).toEqual([2]);
+            expect(await stats()).toMatchObject({ pending: 0, delayed: 0, inFlight: 0, failed: 0 });
+        });
+
         test('a callback that throws rolls back its writes; the message is retried with backoff, then kept as failed', async () => {
             const channel = queue.channel<User>('users', { maxAttempts: 3, backoff: { delay: '300ms', factor: 1 } });
             await channel.produce({ id: 1, username: 'a' });

@@ -4,6 +4,7 @@
  * recovery from lost connections.
  */
 import { BrokerQueue, PostgresQueueAdapter, QueueOptionError, QueueStorageError } from '../../src';
+import { latestPostgresSchemaVersion } from '../../src/adapters/postgres/postgres-schema';
 import { postgresStatements } from '../../src/adapters/postgres/postgres-statements';
 import { MemoryLogger } from '../support/logger';
 import { describePostgres, dropSchema, postgresClient, postgresUrl, sql, testSchema } from '../support/postgres';
@@ -68,7 +69,8 @@ describePostgres('postgres adapter', () => {
 
     test('several hosts starting at once migrate the fresh schema exactly once', async () => {
         await Promise.all(Array.from({ length: 5 }, () => adapter().connect()));
-        expect(await sql(`SELECT version FROM "${schema}".queue_migrations ORDER BY version`)).toEqual([{ version: 1 }, { version: 2 }]);
+        expect(await sql(`SELECT version FROM "${schema}".queue_migrations ORDER BY version`))
+            .toEqual(Array.from({ length: latestPostgresSchemaVersion }, (_, i) => ({ version: i + 1 })));
     });
 
     test('one NOTIFY per channel per transaction, not one per message', async () => {
@@ -96,16 +98,22 @@ describePostgres('postgres adapter', () => {
         const survivor = adapter();
         await dying.connect();
         await survivor.connect();
-        await survivor.enqueue([request('n', 1)]);
+        await survivor.enqueue([request('n', 1), request('n', 1)]);
         await dying.registerConsumer({ id: 'dying', channel: 'n', host: 'h', pid: 4242 });
-        expect(await dying.claim('n', 'dying', 1, 60_000)).toHaveLength(1);
+        const [running, unstarted] = await dying.claim('n', 'dying', 2, 60_000);
+        expect(await dying.settle([{ kind: 'start', id: running.id, consumerId: 'dying' }])).toEqual([]);
         expect(await survivor.reclaimAbandoned()).toBe(0);
         // As kill -9 would: the session ends, nothing is unregistered.
         await dying.disconnect();
-        await waitFor(async () => await survivor.reclaimAbandoned() === 1, 'the dead consumer to be noticed');
-        const [failed] = await survivor.listFailed('n', { limit: 10, offset: 0 });
+        await waitFor(async () => await survivor.reclaimAbandoned() === 2, 'the dead consumer to be noticed');
+        // Only the one whose start was recorded used its attempt.
+        const [failed, ...others] = await survivor.listFailed('n', { limit: 10, offset: 0 });
+        expect(others).toEqual([]);
+        expect(failed.id).toBe(running.id);
         expect(failed.error).toBe('Delivery lost: worker process 4242 on h died during the attempt');
         expect(await sql(`SELECT id FROM "${schema}".queue_consumers`)).toEqual([]);
+        await survivor.registerConsumer({ id: 'next', channel: 'n', host: 'h', pid: process.pid });
+        expect(await survivor.claim('n', 'next', 2, 60_000)).toEqual([expect.objectContaining({ id: unstarted.id, attempt: 1, recordStart: true })]);
     });
 
     test('a live consumer whose LISTEN session drops registers again and keeps its leases', async () => {

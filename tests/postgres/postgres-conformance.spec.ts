@@ -1,10 +1,17 @@
 import { PostgresQueueAdapter } from '../../src';
+import { scheduleConformanceSuite } from '../schedule-suite';
 import { storageConformanceSuite } from '../storage-suite';
 import { describePostgres, dropSchema, postgresUrl, testSchema } from '../support/postgres';
 
 describePostgres('postgres', () => {
-    storageConformanceSuite('postgres', async () => {
+    const postgres = async () => {
         const schema = testSchema();
-        return { storage: new PostgresQueueAdapter({ connectionString: postgresUrl, schema }), cleanup: () => dropSchema(schema) };
-    });
+        return {
+            storage: new PostgresQueueAdapter({ connectionString: postgresUrl, schema }),
+            location: { kind: 'postgres' as const, connectionString: postgresUrl, schema },
+            cleanup: () => dropSchema(schema),
+        };
+    };
+    storageConformanceSuite('postgres', postgres);
+    scheduleConformanceSuite('postgres', postgres);
 });

@@ -1,10 +1,16 @@
 import { SqliteQueueAdapter } from '../../src';
+import { scheduleConformanceSuite } from '../schedule-suite';
 import { storageConformanceSuite } from '../storage-suite';
 import { tempDir } from '../support/temp';
 
-storageConformanceSuite('sqlite file', async () => {
+const sqliteFile = async () => {
     const dir = tempDir();
-    return { storage: new SqliteQueueAdapter({ path: dir.file('nested/queue.sqlite') }), cleanup: dir.remove };
-});
+    const path = dir.file('nested/queue.sqlite');
+    return { storage: new SqliteQueueAdapter({ path }), location: { kind: 'sqlite' as const, path }, cleanup: dir.remove };
+};
+const sqliteMemory = async () => ({ storage: new SqliteQueueAdapter({ path: ':memory:' }) });
 
-storageConformanceSuite('sqlite :memory:', async () => ({ storage: new SqliteQueueAdapter({ path: ':memory:' }) }));
+storageConformanceSuite('sqlite file', sqliteFile);
+storageConformanceSuite('sqlite :memory:', sqliteMemory, { shared: false });
+scheduleConformanceSuite('sqlite file', sqliteFile);
+scheduleConformanceSuite('sqlite :memory:', sqliteMemory);

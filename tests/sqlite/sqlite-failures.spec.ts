@@ -64,8 +64,14 @@ describe('sqlite: failures', () => {
         await queue.close();
     });
 
-    const canMount = process.platform === 'linux' && process.getuid?.() === 0;
-    (canMount ? test : test.skip)('a full disk: named error, nothing half-written, earlier messages intact', async () => {
+    // A small tmpfs fills up for real; mounting one needs Linux and root.
+    const cannotMount = process.platform !== 'linux' ? `it mounts a small tmpfs, which needs Linux (this is ${process.platform})`
+        : process.getuid?.() !== 0 ? `it mounts a small tmpfs, which needs root (uid is ${process.getuid?.()})` : undefined;
+    const fullDisk = 'a full disk: named error, nothing half-written, earlier messages intact';
+    // Skipped locally with a warning saying why; under CI it runs or fails.
+    if (cannotMount && !process.env.CI) console.warn(`sqlite-failures: '${fullDisk}' SKIPPED: ${cannotMount}. Run the tests as root on Linux to include it.`);
+    (cannotMount && !process.env.CI ? test.skip : test)(fullDisk, async () => {
+        if (cannotMount) throw new Error(`Cannot run: ${cannotMount}. Under CI (CI is set) it must not skip: run the tests as root on Linux.`);
         const mount = dir.file('small');
         mkdirSync(mount);
         execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mount]);

@@ -14,12 +14,16 @@ export class Child {
     protected waiters: { match: (line: string) => boolean, resolve: (line: string) => void }[] = [];
     protected stderr = '';
     readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>;
+    /** After `exited`, once its stdout and stderr are read to the end: every line is in `lines`. */
+    readonly closed: Promise<void>;
 
-    constructor(script: string, args: string[] = [], env: Record<string, string> = {}, cwd = root) {
+    /** `user`: run as another OS user (needs root), e.g. `{ uid: 65534, gid: 65534 }` (nobody). */
+    constructor(script: string, args: string[] = [], env: Record<string, string> = {}, cwd = root, user?: { uid: number, gid: number }) {
         this.process = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), script, ...args], {
             cwd,
             env: { ...process.env, ...env, TS_NODE_PROJECT: join(root, 'tsconfig.json') },
             stdio: ['ignore', 'pipe', 'pipe'],
+            ...user,
         });
         let buffer = '';
         this.process.stdout!.on('data', chunk => {
@@ -38,6 +42,7 @@ export class Child {
         });
         this.process.stderr!.on('data', chunk => this.stderr += chunk);
         this.exited = new Promise(resolve => this.process.on('exit', (code, signal) => resolve({ code, signal })));
+        this.closed = new Promise(resolve => this.process.on('close', () => resolve()));
     }
 
     get pid(): number {

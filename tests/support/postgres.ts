@@ -34,13 +34,12 @@ export function describePostgres(name: string, body: () => void, options: { excl
         return;
     }
     describe(name, () => {
-        let release: (() => Promise<void>) | undefined;
-        beforeAll(async () => {
-            release = await holdRestartLock(options.exclusive ? 'exclusive' : 'shared');
-        }, 120_000);
-        afterAll(async () => {
-            await release?.();
-        });
+        const lock = new RestartLock(options.exclusive ? 'exclusive' : 'shared');
+        beforeAll(() => lock.acquire(), 120_000);
+        // Also when beforeAll timed out: a lock granted after that would otherwise be held until the
+        // test process ends, and block every other test file (an exclusive request waiting behind it
+        // queues all later shared ones).
+        afterAll(() => lock.release());
         body();
     });
 }
@@ -73,20 +72,62 @@ export async function dropSchema(schema: string): Promise<void> {
     await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 }
 
-/** Waits for the lock, reconnecting while the server restarts. The lock ends with its session. */
-async function holdRestartLock(mode: 'shared' | 'exclusive'): Promise<() => Promise<void>> {
-    const deadline = Date.now() + 110_000;
-    for (;;) {
-        let client: Client | undefined;
-        try {
-            client = await postgresClient();
-            await client.query(mode === 'shared' ? 'SELECT pg_advisory_lock_shared($1)' : 'SELECT pg_advisory_lock($1)', [restartLockKey]);
-            const held = client;
-            return async () => { await held.end().catch(() => undefined); };
-        } catch (error) {
-            await client?.end().catch(() => undefined);
-            if (Date.now() > deadline) throw error;
-            await new Promise(resolve => setTimeout(resolve, 200));
-        }
+/** The restart lock, held by one session: waits for it, reconnecting while the server restarts. The lock ends with its session. */
+class RestartLock {
+    protected client?: Client;
+    protected released = false;
+    protected granted = false;
+
+    constructor(protected readonly mode: 'shared' | 'exclusive', protected readonly waitMs = 110_000) {
     }
+
+    async acquire(): Promise<void> {
+        const deadline = Date.now() + this.waitMs;
+        while (!this.released) {
+            try {
+                this.client = await postgresClient();
+                if (this.released) break;
+                // The wait itself gives up at the deadline too, instead of as long as other files hold the lock.
+                await this.client.query(`SET lock_timeout = ${Math.max(1, deadline - Date.now())}`);
+                await this.client.query(this.mode === 'shared' ? 'SELECT pg_advisory_lock_shared($1)' : 'SELECT pg_advisory_lock($1)', [restartLockKey]);
+                this.granted = true;
+                return;
+            } catch (error) {
+                await this.client?.end().catch(() => undefined);
+                this.client = undefined;
+                // Released while waiting: the hook that waited has failed already (timeout).
+                if (this.released) return;
+                if (Date.now() > deadline) throw error;
+                await new Promise(resolve => setTimeout(resolve, 200));
+            }
+        }
+        // Released while connecting.
+        await this.release();
+    }
+
+    /** Ends the session: releases a held lock, or withdraws a request still waiting. */
+    async release(): Promise<void> {
+        this.released = true;
+        const client = this.client;
+        this.client = undefined;
+        // A backend waiting for a lock does not notice its client leaving: cancel the wait.
+        const pid = (client as { processID?: number } | undefined)?.processID;
+        if (client && !this.granted && pid) await sql('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+        await client?.end().catch(() => undefined);
+    }
+}
+
+/**
+ * The restart lock outside a `describePostgres` block (the chaos run restarts the server under it).
+ * Resolves with the function that releases it; gives up after `waitMs`.
+ */
+export async function holdRestartLock(mode: 'shared' | 'exclusive', waitMs?: number): Promise<() => Promise<void>> {
+    const lock = new RestartLock(mode, waitMs);
+    try {
+        await lock.acquire();
+    } catch (error) {
+        await lock.release();
+        throw error;
+    }
+    return () => lock.release();
 }

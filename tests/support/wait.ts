@@ -19,3 +19,14 @@ export function deferred<T = void>() {
     const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
     return { promise, resolve, reject };
 }
+
+/** Rejects naming `what` when the promise does not settle within `timeout` ms: a clear failure instead of jest's test timeout. */
+export async function within<T>(promise: Promise<T>, timeout: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(`Timed out after ${timeout}ms waiting for ${what}`)), timeout));
+    try {
+        return await Promise.race([promise, expired]);
+    } finally {
+        clearTimeout(timer);
+    }
+}

@@ -45,6 +45,8 @@ export interface PostgresConnectionConfig {
     max?: number;
     connectionTimeoutMillis?: number;
     keepAlive?: boolean;
+    /** Idle time before the first TCP keep-alive probe; 0 leaves the OS default (2 hours on Linux). */
+    keepAliveInitialDelayMillis?: number;
     application_name?: string;
 }
 

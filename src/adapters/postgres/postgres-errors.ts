@@ -1,4 +1,4 @@
-import { QueueError, QueueStorageBusyError, QueueStorageError } from '../../errors';
+import { QueueError, QueueStorageBusyError, QueueStorageDataError, QueueStorageError } from '../../errors';
 
 /** Node socket errors and pg's own messages for a connection that is gone or never came up. */
 const socketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
@@ -66,6 +66,10 @@ export function translatePostgresError(error: unknown, context: PostgresErrorCon
             return new QueueStorageError(`${where}: the database does not exist (${text}). Create it or fix the connection string.`, code, options);
         case '42501':
             return new QueueStorageError(`${where}: permission denied (${text}). The user needs CREATE on the database for the first start (to create the schema), then USAGE and table rights on it.`, code, options);
+    }
+    // Data exceptions, constraint violations, program limits (a value too large): the statement rolled back.
+    if (code && (code.startsWith('22') || code.startsWith('23') || code.startsWith('54'))) {
+        return new QueueStorageDataError(`${where} rejected a value (${text}); nothing was written.`, code, options);
     }
     return new QueueStorageError(`${where} failed: ${text}`, code, options);
 }

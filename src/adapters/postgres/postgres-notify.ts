@@ -14,6 +14,14 @@ export interface ListenConnection {
 }
 
 const reconnectDelays = [100, 250, 500, 1000, 2000];
+/**
+ * How often the LISTEN session is asked `SELECT 1`. A session that only listens sends nothing, so a
+ * connection dropped without a reset (a NAT or firewall forgetting it, a frozen peer) would go unnoticed
+ * for as long as TCP keep-alive takes (hours by default), and with it every wake-up.
+ */
+export const listenCheckIntervalMs = 5000;
+/** The longest a check may take, unless `queryTimeout` is shorter. */
+const listenCheckTimeoutMs = 10_000;
 
 /**
  * One dedicated LISTEN session per adapter. Statements that make messages
@@ -34,6 +42,7 @@ export class PostgresNotify {
     protected failures = 0;
     protected sessions = 0;
     protected closed = false;
+    protected checkTimer?: NodeJS.Timeout;
 
     constructor(
         protected readonly open: () => Promise<ListenConnection>,
@@ -92,6 +101,7 @@ export class PostgresNotify {
     async close(): Promise<void> {
         this.closed = true;
         clearTimeout(this.retryTimer);
+        clearInterval(this.checkTimer);
         this.listeners.clear();
         await this.connecting?.catch(() => undefined);
         await this.drop(false);
@@ -108,11 +118,7 @@ export class PostgresNotify {
             const channel = this.names.get(message.channel);
             for (const listener of channel ? this.listeners.get(channel) ?? [] : []) listener();
         };
-        const onLost = () => {
-            if (this.connection !== connection) return;
-            void this.drop(true);
-            this.scheduleReconnect();
-        };
+        const onLost = () => this.lost(connection);
         client.on('notification', onNotification);
         client.on('error', onLost);
         client.on('end', onLost);
@@ -129,6 +135,7 @@ export class PostgresNotify {
             const reconnected = this.sessions++ > 0;
             this.failures = 0;
             this.identity = identity;
+            this.startCheck(connection);
             if (reconnected) {
                 this.onReconnect(identity);
                 for (const set of this.listeners.values()) for (const listener of set) listener();
@@ -159,7 +166,33 @@ export class PostgresNotify {
         }
     }
 
+    protected lost(connection: ListenConnection): void {
+        if (this.connection !== connection) return;
+        void this.drop(true);
+        this.scheduleReconnect();
+    }
+
+    /** Asks the session periodically: a session that does not answer within the timeout counts as lost. */
+    protected startCheck(connection: ListenConnection): void {
+        clearInterval(this.checkTimer);
+        let checking = false;
+        this.checkTimer = setInterval(async () => {
+            if (checking || this.connection !== connection) return;
+            checking = true;
+            try {
+                await connection.client.query({ text: 'SELECT 1', query_timeout: Math.min(this.queryTimeout, listenCheckTimeoutMs) });
+            } catch {
+                this.lost(connection);
+            } finally {
+                checking = false;
+            }
+        }, listenCheckIntervalMs);
+        // The session's socket keeps the process alive while consumers run, not this timer.
+        this.checkTimer.unref();
+    }
+
     protected async drop(broken: boolean): Promise<void> {
+        clearInterval(this.checkTimer);
         const connection = this.connection;
         this.connection = undefined;
         this.identity = undefined;

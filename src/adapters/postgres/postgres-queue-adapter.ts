@@ -3,18 +3,21 @@ import { performance } from 'perf_hooks';
 import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
 import {
-    ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, QueueTransaction, QueueTransactionalStorage, Settlement,
+    ChannelStats, ClaimedMessage, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    FailedMessage, MessageId, QueueTransaction, QueueTransactionalStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
 import { ChannelStatsCollector, claimedMessageFromRow, failedMessageFromRow } from '../adapter-rows';
 import { loadPostgresDriver, PostgresPoolClientLike, PostgresPoolLike, PostgresQueryConfig, PostgresQueryResult } from './postgres-driver';
 import { isConnectionError, isRetryableConflict, translatePostgresError } from './postgres-errors';
 import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-notify';
-import { postgresEnqueueBatch } from './postgres-enqueue';
+import { postgresEnqueueBatch, toBuffer } from './postgres-enqueue';
 import { migratePostgres } from './postgres-schema';
 import { PostgresStatementName, postgresStatements, PostgresStatements } from './postgres-statements';
 import { attachPostgresDatabase, identityQuery, joinPostgresTransaction, PostgresTransactionContext } from './postgres-transaction';
+import {
+    PostgresScheduleRow, PostgresScheduleStatementName, postgresScheduleStatements, storedScheduleFromPostgresRow,
+} from './postgres-schedule-statements';
 
 export interface PostgresQueueAdapterOptions {
     /** `postgres://user:password@host:5432/database`. Give this or `pool`. */
@@ -79,6 +82,8 @@ export function parsePostgresQueueAdapterOptions(options: PostgresQueueAdapterOp
 }
 
 const conflictRetries = 3;
+/** TCP keep-alive after this much idle time instead of the OS default of 2 hours, so a dead peer is found. */
+const keepAliveInitialDelayMillis = 5000;
 /** How long a claim's answer to nextAvailableIn() is used; a wake-up in between claims again and answers anew. */
 const claimAnswerFreshMs = 100;
 
@@ -97,7 +102,7 @@ interface Run {
  */
 export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTransactionalStorage {
     readonly options: PostgresQueueAdapterOptionsResolved;
-    protected readonly statements: PostgresStatements;
+    protected readonly statements: PostgresStatements & ReturnType<typeof postgresScheduleStatements>;
     protected readonly notify: PostgresNotify;
     /** This process's consumers, registered again when the LISTEN session is replaced. */
     protected readonly consumers = new Map<string, ConsumerRegistration>();
@@ -112,7 +117,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
     constructor(options: PostgresQueueAdapterOptions) {
         super();
         this.options = parsePostgresQueueAdapterOptions(options);
-        this.statements = postgresStatements(this.options.schema);
+        this.statements = { ...postgresStatements(this.options.schema), ...postgresScheduleStatements(this.options.schema) };
         this.target = describeTarget(this.options.connectionString);
         this.notify = new PostgresNotify(() => this.openListenConnection(), this.options.schema, this.options.queryTimeout, identity => this.reregister(identity));
     }
@@ -286,6 +291,45 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
         }
     }
 
+    async clock(): Promise<number> {
+        const result = await this.run('clock', [], { idempotent: true });
+        return Math.round(result.rows[0].now);
+    }
+
+    async upsertSchedule(schedule: ScheduleUpsert): Promise<StoredSchedule> {
+        // Idempotent: the same upsert again leaves the same schedule (only its revision moves on).
+        const result = await this.run('upsertSchedule', [
+            schedule.channel, schedule.key, schedule.spec, schedule.timing, toBuffer(schedule.payload), schedule.maxAttempts, schedule.nextRunAt,
+        ], { idempotent: true });
+        return storedScheduleFromPostgresRow(result.rows[0]);
+    }
+
+    async removeSchedule(channel: string, key: string): Promise<boolean> {
+        const result = await this.run('removeSchedule', [channel, key]);
+        return (result.rowCount ?? 0) > 0;
+    }
+
+    async listSchedules(channel?: string): Promise<StoredSchedule[]> {
+        const result = await this.run('listSchedules', [channel ?? null], { idempotent: true });
+        return result.rows.map(storedScheduleFromPostgresRow);
+    }
+
+    async dueSchedules(limit: number): Promise<DueSchedules> {
+        const result = await this.run('dueSchedules', [limit], { idempotent: true });
+        const first = result.rows[0];
+        const due = result.rows.filter(row => row.channel !== null).map(row => storedScheduleFromPostgresRow(row as PostgresScheduleRow));
+        return { now: Math.round(first.now), due, nextIn: first.next_at === null ? undefined : first.next_at - first.now };
+    }
+
+    async fireSchedule(fire: ScheduleFire): Promise<MessageId[] | undefined> {
+        // Not retried after a lost connection: the revision tells whether it committed, and the next round reads it.
+        const result = await this.run('fireSchedule', [fire.channel, fire.key, fire.revision, fire.nextRunAt, fire.ticks]);
+        const { won, ids } = result.rows[0] as { won: boolean, ids: string[] };
+        if (!won) return undefined;
+        if (ids.length) this.notify.notifyLocal([fire.channel]);
+        return ids;
+    }
+
     protected async open(): Promise<void> {
         const pool = this.options.pool ?? this.createPool();
         try {
@@ -311,6 +355,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
             max: this.options.poolSize,
             connectionTimeoutMillis: this.options.connectTimeout,
             keepAlive: true,
+            keepAliveInitialDelayMillis,
             application_name: 'deepkit-broker-queue',
         });
         // pg reports errors of idle connections here (a server restart); the pool drops them and connects anew on the next call.
@@ -329,6 +374,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
             connectionString: this.options.connectionString!,
             connectionTimeoutMillis: this.options.connectTimeout,
             keepAlive: true,
+            keepAliveInitialDelayMillis,
             application_name: 'deepkit-broker-queue listen',
         });
         // Attached before connecting: an 'error' event without a listener would crash the process.
@@ -365,7 +411,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
      * connection; the statement runs again only when nothing can have happened
      * (no connection yet, a rolled-back conflict) or it is idempotent.
      */
-    protected async run(statement: PostgresStatementName, values: unknown[], options: Run = {}): Promise<PostgresQueryResult> {
+    protected async run(statement: PostgresStatementName | PostgresScheduleStatementName, values: unknown[], options: Run = {}): Promise<PostgresQueryResult> {
         const pool = this.#open();
         const { name, text } = this.statements[statement];
         for (let attempt = 0; ; attempt++) {

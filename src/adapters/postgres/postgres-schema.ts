@@ -70,6 +70,34 @@ const migrations: string[] = [
     DROP INDEX {s}.queue_messages_owner;
     CREATE INDEX queue_messages_owner ON {s}.queue_messages (lease_owner, id) WHERE state = 1;
     `,
+    // started: the callback of the current lease was recorded as started, so losing the lease counts.
+    // doubtful: attempts of leases lost before their start was recorded (in `attempt`, not reported to the
+    // callback); given back when the message settles, kept towards failing when it is lost again recorded.
+    // Constant defaults: no table rewrite.
+    `
+    ALTER TABLE {s}.queue_messages
+        ADD COLUMN started boolean NOT NULL DEFAULT false,
+        ADD COLUMN doubtful integer NOT NULL DEFAULT 0;
+    `,
+    // Schedules (src/schedule): revision is the compare-and-set token of a tick.
+    // scheduled_at: the tick a schedule enqueued a message for (a nullable column: no table rewrite).
+    `
+    ALTER TABLE {s}.queue_messages ADD COLUMN scheduled_at timestamptz;
+    CREATE TABLE {s}.queue_schedules (
+        channel text NOT NULL,
+        key text NOT NULL,
+        spec text NOT NULL,
+        timing text NOT NULL,
+        payload bytea NOT NULL,
+        max_attempts integer NOT NULL,
+        next_run_at timestamptz NOT NULL,
+        last_run_at timestamptz,
+        revision bigint NOT NULL,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (channel, key)
+    );
+    CREATE INDEX queue_schedules_next ON {s}.queue_schedules (next_run_at);
+    `,
 ];
 
 export const latestPostgresSchemaVersion = migrations.length;

@@ -7,7 +7,7 @@ export const PENDING = 0, LEASED = 1, FAILED = 2, DONE = 3;
 /** `$n` milliseconds as an interval. */
 const ms = (param: string) => `(${param}::float8 * interval '1 millisecond')`;
 /** A timestamptz as epoch milliseconds: immune to a pool's custom type parsers. */
-const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
+export const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 const lost = 'lease_owner = NULL, lease_until = NULL';
 /**
  * Joined into the bookkeeping statements (claims, acks, retries, renewals, releases, reclaims): their
@@ -32,8 +32,9 @@ export function postgresStatementTexts(schema: string) {
     const s = quoteIdentifier(schema);
     const m = `${s}.queue_messages`;
     // The NOTIFY channel of a queue channel; `PostgresNotify` LISTENs to the same name.
-    const wake = (channel: string) => `pg_notify('dq_' || md5(${literal(schema + '.')} || ${channel}), '')`;
+    const wake = (channel: string) => wakeSql(schema, channel);
     const leasedBy = (owner: string) => `m.state = ${LEASED} AND m.lease_owner = ${owner}`;
+    const outOfAttempts = 'm.started AND m.attempt >= m.max_attempts';
 
     return {
         /** Params (arrays in request order): $1 channel, $2 priority, $3 delay ms, $4 max attempts, $5 payload, $6 dedup hash or null, $7 dedup interval ms. */
@@ -76,7 +77,7 @@ export function postgresStatementTexts(schema: string) {
          */
         claim: `
             WITH claimed AS (
-                UPDATE ${m} m SET state = ${LEASED}, lease_owner = $3, lease_until = now() + ${ms('$4')}, attempt = m.attempt + 1
+                UPDATE ${m} m SET state = ${LEASED}, lease_owner = $3, lease_until = now() + ${ms('$4')}, attempt = m.attempt + 1, started = false
                 WHERE m.id = ANY (ARRAY(
                     SELECT id FROM ${m}
                     WHERE channel = $1 AND state = ${PENDING} AND available_at <= now()
@@ -84,13 +85,14 @@ export function postgresStatementTexts(schema: string) {
                     LIMIT $2
                     FOR UPDATE SKIP LOCKED
                 ))
-                RETURNING m.id, m.channel, m.payload, m.attempt, m.max_attempts, m.priority, m.produced_at, m.available_at
+                RETURNING m.id, m.channel, m.payload, m.attempt - m.doubtful AS attempt, m.doubtful > 0 AS record_start,
+                    m.max_attempts, m.priority, m.produced_at, m.available_at, m.scheduled_at
             ),
             next AS (
                 SELECT CASE WHEN (SELECT count(*) FROM claimed) < $2 THEN (${nextAvailableMs(m, 'id <> ALL (ARRAY(SELECT id FROM claimed))')}) END AS next_ms
             )
-            SELECT c.id::text, c.channel, c.payload, c.attempt, c.max_attempts, c.priority,
-                ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, n.next_ms
+            SELECT c.id::text, c.channel, c.payload, c.attempt, c.record_start, c.max_attempts, c.priority,
+                ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, ${epochMs('c.scheduled_at')} AS scheduled_at, n.next_ms
             FROM next n CROSS JOIN ${asyncCommit} LEFT JOIN claimed c ON true`,
 
         /** Params: $1 consumer id, $2 message ids, $3 lease ms. `known` is false when the consumer row is gone. */
@@ -107,6 +109,7 @@ export function postgresStatementTexts(schema: string) {
         /**
          * Params (arrays): $1 id, $2 consumer id, $3 kind, $4 ms (delay or retention), $5 error.
          * Returns the ids that were still leased to their consumer; the others were reclaimed.
+         * A 'start' only records that the callback starts; the message stays leased.
          */
         settle: `
             WITH s AS (
@@ -117,21 +120,28 @@ export function postgresStatementTexts(schema: string) {
                 WHERE s.kind = 'done' AND s.ms <= 0 AND m.id = s.id AND ${leasedBy('s.owner')}
                 RETURNING m.id, m.channel, s.kind
             ),
+            started AS (
+                UPDATE ${m} m SET started = true FROM s
+                WHERE s.kind = 'start' AND m.id = s.id AND ${leasedBy('s.owner')}
+                RETURNING m.id, m.channel, s.kind
+            ),
             changed AS (
                 UPDATE ${m} m SET
                     state = CASE s.kind WHEN 'done' THEN ${DONE} WHEN 'fail' THEN ${FAILED} ELSE ${PENDING} END,
                     available_at = CASE WHEN s.kind IN ('retry', 'reschedule') THEN now() + ${ms('s.ms')} ELSE m.available_at END,
-                    -- A reschedule or release is not an attempt.
-                    attempt = CASE WHEN s.kind IN ('reschedule', 'release') THEN m.attempt - 1 ELSE m.attempt END,
+                    -- A reschedule or release is not an attempt. A callback that ran to its end also gives back
+                    -- the attempts of earlier leases lost before their start was recorded: not its doing.
+                    attempt = m.attempt - CASE s.kind WHEN 'release' THEN 1 WHEN 'reschedule' THEN 1 + m.doubtful ELSE m.doubtful END,
+                    doubtful = CASE WHEN s.kind = 'release' THEN m.doubtful ELSE 0 END,
                     last_error = CASE WHEN s.kind IN ('retry', 'fail') THEN s.error ELSE m.last_error END,
                     settled_at = CASE WHEN s.kind IN ('done', 'fail') THEN now() END,
                     remove_at = CASE WHEN s.kind = 'done' THEN now() + ${ms('s.ms')} END,
                     ${lost}
                 FROM s
-                WHERE NOT (s.kind = 'done' AND s.ms <= 0) AND m.id = s.id AND ${leasedBy('s.owner')}
+                WHERE s.kind <> 'start' AND NOT (s.kind = 'done' AND s.ms <= 0) AND m.id = s.id AND ${leasedBy('s.owner')}
                 RETURNING m.id, m.channel, s.kind
             ),
-            settled AS (SELECT * FROM removed UNION ALL SELECT * FROM changed),
+            settled AS (SELECT * FROM removed UNION ALL SELECT * FROM started UNION ALL SELECT * FROM changed),
             counted AS (
                 INSERT INTO ${s}.queue_throughput AS t (channel, minute, done, failed)
                 SELECT channel, floor(extract(epoch FROM now()) / 60)::bigint,
@@ -185,14 +195,16 @@ export function postgresStatementTexts(schema: string) {
                 WHERE m.state = ${LEASED} AND (dead.id IS NOT NULL OR m.lease_until <= now())
                 FOR UPDATE OF m SKIP LOCKED
             ),
+            -- A lost lease counts only when its start was recorded; otherwise its attempt becomes doubtful (see storage.ts).
             reclaimed AS (
                 UPDATE ${m} m SET
-                    state = CASE WHEN m.attempt >= m.max_attempts THEN ${FAILED} ELSE ${PENDING} END,
+                    state = CASE WHEN ${outOfAttempts} THEN ${FAILED} ELSE ${PENDING} END,
+                    doubtful = CASE WHEN m.started THEN m.doubtful ELSE m.doubtful + 1 END,
                     available_at = now(),
-                    last_error = CASE WHEN m.attempt < m.max_attempts THEN m.last_error
+                    last_error = CASE WHEN NOT (${outOfAttempts}) THEN m.last_error
                         WHEN a.pid IS NULL THEN 'Delivery lost: the lease expired before the worker settled it'
                         ELSE 'Delivery lost: worker process ' || a.pid || ' on ' || split_part(a.host, '/', 1) || ' died during the attempt' END,
-                    settled_at = CASE WHEN m.attempt >= m.max_attempts THEN now() END,
+                    settled_at = CASE WHEN ${outOfAttempts} THEN now() END,
                     ${lost}
                 FROM abandoned a WHERE m.id = a.id
                 RETURNING m.channel, m.state
@@ -241,7 +253,7 @@ export function postgresStatementTexts(schema: string) {
         /** Params: $1 channel, $2 ids or null for all failed of the channel. */
         retryFailed: `
             WITH retried AS (
-                UPDATE ${m} SET state = ${PENDING}, attempt = 0, available_at = now(), settled_at = NULL
+                UPDATE ${m} SET state = ${PENDING}, attempt = 0, doubtful = 0, available_at = now(), settled_at = NULL
                 WHERE channel = $1 AND state = ${FAILED} AND ($2::bigint[] IS NULL OR id = ANY ($2::bigint[]))
                 RETURNING channel
             )
@@ -284,6 +296,11 @@ function nextAvailableMs(m: string, also: string): string {
             ) n
         )
         SELECT (extract(epoch FROM min(available_at) - now()) * 1000)::float8 FROM first`;
+}
+
+/** `pg_notify` on the NOTIFY name of a queue channel (an SQL expression); `PostgresNotify` LISTENs to the same name. */
+export function wakeSql(schema: string, channel: string): string {
+    return `pg_notify('dq_' || md5(${literal(schema + '.')} || ${channel}), '')`;
 }
 
 function literal(value: string): string {

@@ -1,4 +1,4 @@
-import { QueueError, QueueStorageBusyError, QueueStorageError } from '../../errors';
+import { QueueError, QueueStorageBusyError, QueueStorageDataError, QueueStorageError } from '../../errors';
 
 /** Maps better-sqlite3's errors to our named errors with advice; driver errors never leave the adapter. */
 export function translateSqliteError(error: unknown, path: string): unknown {
@@ -15,6 +15,9 @@ export function translateSqliteError(error: unknown, path: string): unknown {
     }
     if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
         return new QueueStorageError(`${where} is not a valid queue database or is corrupt (${text}). Restore it from a backup or point 'path' to another file; nothing was changed.`, code, { cause: error });
+    }
+    if (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH' || code === 'SQLITE_RANGE') {
+        return new QueueStorageDataError(`${where} rejected a value (${text}); nothing was written.`, code, { cause: error });
     }
     if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
         return new QueueStorageError(`${where} cannot be opened for writing (${text}). Check the path and its permissions.`, code, { cause: error });

@@ -63,6 +63,9 @@ export function settleRows(s: SqliteStatements, settlements: Settlement[], now: 
                 row = s.release.get(id, owner) as typeof row;
                 if (row) wakeChannels.push(row.channel);
                 break;
+            case 'start':
+                row = s.start.get(id, owner) as typeof row;
+                break;
         }
         if (!row) lost.push(settlement.id);
     }

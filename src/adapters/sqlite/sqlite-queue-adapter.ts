@@ -6,15 +6,16 @@ import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
 import { hostIdentity, isProcessAlive, processStartTime } from '../../process-liveness';
 import {
-    ChannelStats, ClaimedMessage, ConsumerRegistration, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, QueueTransaction, QueueTransactionalStorage, Settlement,
+    ChannelStats, ClaimedMessage, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    FailedMessage, MessageId, QueueTransaction, QueueTransactionalStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
 import { ChannelStatsCollector, claimedMessageFromRow, failedMessageFromRow, FailedMessageRow } from '../adapter-rows';
 import { migrateSqlite } from './sqlite-schema';
 import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
 import { translateSqliteError } from './sqlite-errors';
-import { enqueueRows, settleRows, toRowId } from './sqlite-operations';
+import { enqueueRows, settleRows, toBuffer, toRowId } from './sqlite-operations';
+import { SqliteScheduleRow, sqliteScheduleStatements, storedScheduleFromRow } from './sqlite-schedule-statements';
 import { SqliteWake } from './sqlite-wake';
 import { SqliteWriteGate, sqliteWriteGate } from './sqlite-write-gate';
 import { registerSqliteQueueFile, sqliteFileOf, SqliteQueueFile } from './sqlite-orm-connections';
@@ -68,6 +69,12 @@ export function parseSqliteQueueAdapterOptions(options: SqliteQueueAdapterOption
 const walCheckpointPages = 10_000;
 /** After a checkpoint, a WAL that grew larger (a long reader held it back) is truncated to this. */
 const walSizeLimit = 64 * 1024 * 1024;
+/**
+ * A consumer of another host identity that holds no lease and was not seen (a lease renewal) for this long
+ * is forgotten by prune(): no process here can check its pid, so nothing else would ever remove it. A live
+ * one registers again at its next renewal.
+ */
+const forgetConsumerAfterMs = 3_600_000;
 
 interface MessageRow {
     /**
@@ -79,6 +86,7 @@ interface MessageRow {
     channel: string;
     payload: Buffer;
     attempt: number;
+    record_start: number;
     max_attempts: number;
     priority: number;
     produced_at: number;
@@ -99,6 +107,8 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
     #file?: SqliteQueueFile;
     protected wake: SqliteWake;
     protected readonly host = hostIdentity();
+    /** This process's consumers, registered again when another process forgot them (see prune). */
+    protected readonly registrations = new Map<string, ConsumerRegistration>();
 
     constructor(options: SqliteQueueAdapterOptions = {}) {
         super();
@@ -136,6 +146,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
     async disconnect(): Promise<void> {
         await super.disconnect();
         this.wake.close();
+        this.registrations.clear();
         const db = this.#db;
         this.#db = undefined;
         this.#statements = undefined;
@@ -153,11 +164,17 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
     async registerConsumer(consumer: ConsumerRegistration): Promise<void> {
         const { s } = this.#open();
         const now = Date.now();
+        await this.#write(() => this.#putConsumer(s, consumer, now), false);
+        this.registrations.set(consumer.id, consumer);
+    }
+
+    #putConsumer(s: SqliteStatements, consumer: ConsumerRegistration, now: number): void {
         const start = consumer.host === this.host ? processStartTime(consumer.pid) : undefined;
-        await this.#write(() => s.consumerPut.run(consumer.id, consumer.channel, consumer.host, consumer.pid, start ?? null, now, now), false);
+        s.consumerPut.run(consumer.id, consumer.channel, consumer.host, consumer.pid, start ?? null, now, now);
     }
 
     async unregisterConsumer(consumerId: string): Promise<void> {
+        this.registrations.delete(consumerId);
         const { s } = this.#open();
         const channels = await this.#write(() => {
             const released = s.releaseOwner.all(consumerId) as { channel: string }[];
@@ -181,7 +198,10 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
         const { s } = this.#open();
         const now = Date.now();
         return this.#write(() => {
-            s.consumerSeen.run(now, consumerId);
+            if (s.consumerSeen.run(now, consumerId).changes === 0) {
+                const registration = this.registrations.get(consumerId);
+                if (registration) this.#putConsumer(s, registration, now);
+            }
             return ids.filter(id => s.renew.run(now + lease, toRowId(id), consumerId).changes === 0);
         }, false);
     }
@@ -262,6 +282,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
             s.pruneDedup.run(now);
             s.pruneDone.run(now);
             s.pruneThroughput.run(Math.floor(now / 60_000) - 24 * 60);
+            s.pruneConsumers.run(this.host, now - forgetConsumerAfterMs);
         }, false);
     }
 
@@ -306,6 +327,49 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
             s.purgeDedup.run(channel);
             return s.purgeAll.run(channel).changes;
         }, true);
+    }
+
+    async clock(): Promise<number> {
+        return Date.now();
+    }
+
+    async upsertSchedule(schedule: ScheduleUpsert): Promise<StoredSchedule> {
+        const ss = sqliteScheduleStatements(this.#open().db);
+        const row = await this.#write(() => ss.upsert.get(
+            schedule.channel, schedule.key, schedule.spec, schedule.timing, toBuffer(schedule.payload), schedule.maxAttempts, schedule.nextRunAt, Date.now(),
+        ) as SqliteScheduleRow, true);
+        return storedScheduleFromRow(row);
+    }
+
+    async removeSchedule(channel: string, key: string): Promise<boolean> {
+        const ss = sqliteScheduleStatements(this.#open().db);
+        return this.#write(() => ss.remove.run(channel, key).changes > 0, true);
+    }
+
+    async listSchedules(channel?: string): Promise<StoredSchedule[]> {
+        const ss = sqliteScheduleStatements(this.#open().db);
+        const rows = this.guard(() => (channel === undefined ? ss.listAll.all() : ss.listOne.all(channel)) as SqliteScheduleRow[]);
+        return rows.map(storedScheduleFromRow);
+    }
+
+    async dueSchedules(limit: number): Promise<DueSchedules> {
+        const ss = sqliteScheduleStatements(this.#open().db);
+        const now = Date.now();
+        const due = this.guard(() => (ss.due.all(now, limit) as SqliteScheduleRow[]).map(storedScheduleFromRow));
+        const next = this.guard(() => ss.nextAfter.get(now) as { at: number | null });
+        return { now, due, nextIn: next.at === null ? undefined : next.at - now };
+    }
+
+    async fireSchedule(fire: ScheduleFire): Promise<MessageId[] | undefined> {
+        const ss = sqliteScheduleStatements(this.#open().db);
+        const now = Date.now();
+        const latest = fire.ticks.length ? fire.ticks[fire.ticks.length - 1] : null;
+        const ids = await this.#write(() => {
+            if (!ss.advance.run(fire.nextRunAt, latest, fire.channel, fire.key, fire.revision).changes) return undefined;
+            return fire.ticks.map(tick => String(ss.insertTick.run(now, now, tick, fire.channel, fire.key).lastInsertRowid));
+        }, true);
+        if (ids?.length) this.wake.notify([fire.channel]);
+        return ids;
     }
 
     /**

@@ -59,6 +59,32 @@ const migrations: string[] = [
         PRIMARY KEY (channel, minute)
     ) WITHOUT ROWID;
     `,
+    // started: the callback of the current lease was recorded as started, so losing the lease counts.
+    // doubtful: attempts of leases lost before their start was recorded (in `attempt`, not reported to the
+    // callback); given back when the message settles, kept towards failing when it is lost again recorded.
+    `
+    ALTER TABLE queue_messages ADD COLUMN started INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE queue_messages ADD COLUMN doubtful INTEGER NOT NULL DEFAULT 0;
+    `,
+    // Schedules (src/schedule): revision is the compare-and-set token of a tick; times are epoch ms.
+    // scheduled_at: the tick a schedule enqueued a message for.
+    `
+    ALTER TABLE queue_messages ADD COLUMN scheduled_at INTEGER;
+    CREATE TABLE queue_schedules (
+        channel TEXT NOT NULL,
+        key TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        timing TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        next_run_at INTEGER NOT NULL,
+        last_run_at INTEGER,
+        revision INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (channel, key)
+    );
+    CREATE INDEX queue_schedules_next ON queue_schedules (next_run_at);
+    `,
 ];
 
 export function migrateSqlite(db: Database): void {

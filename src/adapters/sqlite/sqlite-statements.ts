@@ -5,9 +5,14 @@ export const PENDING = 0, LEASED = 1, FAILED = 2, DONE = 3;
 
 const lost = 'lease_owner = NULL, lease_until = NULL';
 const leasedBy = `id = ? AND state = ${LEASED} AND lease_owner = ?`;
-const reclaimSet = `state = CASE WHEN attempt >= max_attempts THEN ${FAILED} ELSE ${PENDING} END,
-    available_at = ?, last_error = CASE WHEN attempt >= max_attempts THEN ? ELSE last_error END,
-    settled_at = CASE WHEN attempt >= max_attempts THEN ? ELSE NULL END, ${lost}`;
+/** A lost lease counts only when its start was recorded; otherwise its attempt becomes doubtful (see storage.ts). */
+const outOfAttempts = 'started AND attempt >= max_attempts';
+const reclaimSet = `state = CASE WHEN ${outOfAttempts} THEN ${FAILED} ELSE ${PENDING} END,
+    doubtful = doubtful + 1 - started,
+    available_at = ?, last_error = CASE WHEN ${outOfAttempts} THEN ? ELSE last_error END,
+    settled_at = CASE WHEN ${outOfAttempts} THEN ? ELSE NULL END, ${lost}`;
+/** The callback ran to its end: earlier unrecorded losses were not its doing (see storage.ts). */
+const clearDoubt = 'attempt = attempt - doubtful, doubtful = 0';
 
 /** Every SQL statement of the SQLite adapter; `?` parameters in the order the adapter passes them. */
 const sql = {
@@ -15,15 +20,17 @@ const sql = {
     dedupGet: 'SELECT message_id, expires_at FROM queue_dedup WHERE channel = ? AND hash = ?',
     dedupPut: 'INSERT OR REPLACE INTO queue_dedup (channel, hash, message_id, expires_at) VALUES (?, ?, ?, ?)',
     anyReady: `SELECT 1 FROM queue_messages WHERE channel = ? AND state = ${PENDING} AND available_at <= ? LIMIT 1`,
-    claim: `UPDATE queue_messages SET state = ${LEASED}, lease_owner = ?, lease_until = ?, attempt = attempt + 1
+    claim: `UPDATE queue_messages SET state = ${LEASED}, lease_owner = ?, lease_until = ?, attempt = attempt + 1, started = 0
         WHERE id IN (SELECT id FROM queue_messages WHERE channel = ? AND state = ${PENDING} AND available_at <= ? ORDER BY priority DESC, available_at, id LIMIT ?)
-        RETURNING CAST(id AS TEXT) AS id, id AS seq, channel, payload, attempt, max_attempts, priority, produced_at, available_at`,
+        RETURNING CAST(id AS TEXT) AS id, id AS seq, channel, payload, attempt - doubtful AS attempt, doubtful > 0 AS record_start,
+            max_attempts, priority, produced_at, available_at, scheduled_at`,
     renew: `UPDATE queue_messages SET lease_until = ? WHERE ${leasedBy}`,
+    start: `UPDATE queue_messages SET started = 1 WHERE ${leasedBy} RETURNING channel`,
     deleteLeased: `DELETE FROM queue_messages WHERE ${leasedBy} RETURNING channel`,
-    markDone: `UPDATE queue_messages SET state = ${DONE}, settled_at = ?, remove_at = ?, ${lost} WHERE ${leasedBy} RETURNING channel`,
-    retry: `UPDATE queue_messages SET state = ${PENDING}, available_at = ?, last_error = ?, ${lost} WHERE ${leasedBy} RETURNING channel`,
-    fail: `UPDATE queue_messages SET state = ${FAILED}, last_error = ?, settled_at = ?, ${lost} WHERE ${leasedBy} RETURNING channel`,
-    reschedule: `UPDATE queue_messages SET state = ${PENDING}, available_at = ?, attempt = attempt - 1, ${lost} WHERE ${leasedBy} RETURNING channel`,
+    markDone: `UPDATE queue_messages SET state = ${DONE}, settled_at = ?, remove_at = ?, ${clearDoubt}, ${lost} WHERE ${leasedBy} RETURNING channel`,
+    retry: `UPDATE queue_messages SET state = ${PENDING}, available_at = ?, last_error = ?, ${clearDoubt}, ${lost} WHERE ${leasedBy} RETURNING channel`,
+    fail: `UPDATE queue_messages SET state = ${FAILED}, last_error = ?, settled_at = ?, ${clearDoubt}, ${lost} WHERE ${leasedBy} RETURNING channel`,
+    reschedule: `UPDATE queue_messages SET state = ${PENDING}, available_at = ?, attempt = attempt - 1 - doubtful, doubtful = 0, ${lost} WHERE ${leasedBy} RETURNING channel`,
     release: `UPDATE queue_messages SET state = ${PENDING}, attempt = attempt - 1, ${lost} WHERE ${leasedBy} RETURNING channel`,
     releaseOwner: `UPDATE queue_messages SET state = ${PENDING}, attempt = attempt - 1, ${lost} WHERE state = ${LEASED} AND lease_owner = ? RETURNING channel`,
     reclaimOwner: `UPDATE queue_messages SET ${reclaimSet} WHERE state = ${LEASED} AND lease_owner = ? RETURNING channel`,
@@ -35,6 +42,9 @@ const sql = {
     consumerSeen: 'UPDATE queue_consumers SET seen_at = ? WHERE id = ?',
     consumerDelete: 'DELETE FROM queue_consumers WHERE id = ?',
     consumersOfHost: 'SELECT id, pid, process_start FROM queue_consumers WHERE host = ?',
+    /** Consumers of other host identities (another container, before a reboot) cannot be checked by pid here. */
+    pruneConsumers: `DELETE FROM queue_consumers WHERE host <> ? AND seen_at < ?
+        AND NOT EXISTS (SELECT 1 FROM queue_messages m WHERE m.state = ${LEASED} AND m.lease_owner = queue_consumers.id)`,
     nextAvailable: `SELECT MIN(available_at) AS at FROM queue_messages WHERE channel = ? AND state = ${PENDING}`,
     pruneDedup: 'DELETE FROM queue_dedup WHERE expires_at <= ?',
     pruneDone: `DELETE FROM queue_messages WHERE state = ${DONE} AND remove_at <= ?`,
@@ -46,8 +56,8 @@ const sql = {
     throughputAll: 'SELECT channel, minute, done FROM queue_throughput WHERE minute >= ?',
     throughputOne: 'SELECT channel, minute, done FROM queue_throughput WHERE minute >= ? AND channel = ?',
     listFailed: `SELECT id, channel, attempt, max_attempts, last_error, produced_at, settled_at, payload FROM queue_messages WHERE channel = ? AND state = ${FAILED} ORDER BY id LIMIT ? OFFSET ?`,
-    retryFailed: `UPDATE queue_messages SET state = ${PENDING}, attempt = 0, available_at = ?, settled_at = NULL WHERE channel = ? AND id = ? AND state = ${FAILED}`,
-    retryAllFailed: `UPDATE queue_messages SET state = ${PENDING}, attempt = 0, available_at = ?, settled_at = NULL WHERE channel = ? AND state = ${FAILED}`,
+    retryFailed: `UPDATE queue_messages SET state = ${PENDING}, attempt = 0, doubtful = 0, available_at = ?, settled_at = NULL WHERE channel = ? AND id = ? AND state = ${FAILED}`,
+    retryAllFailed: `UPDATE queue_messages SET state = ${PENDING}, attempt = 0, doubtful = 0, available_at = ?, settled_at = NULL WHERE channel = ? AND state = ${FAILED}`,
     purgeFailed: `DELETE FROM queue_messages WHERE channel = ? AND state = ${FAILED}`,
     purgeAll: 'DELETE FROM queue_messages WHERE channel = ?',
     purgeDedup: 'DELETE FROM queue_dedup WHERE channel = ?',
