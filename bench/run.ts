@@ -12,12 +12,13 @@ import { backlog } from './scenarios/backlog';
 import { drain } from './scenarios/drain';
 import { idleCpu } from './scenarios/idle-cpu';
 import { latency } from './scenarios/latency';
+import { orm } from './scenarios/orm';
 import { produceBulk } from './scenarios/produce-bulk';
 import { produceConcurrent } from './scenarios/produce-concurrent';
 import { produceSequential } from './scenarios/produce-sequential';
 import { driver } from './systems/registry';
 
-const scenarios: Scenario[] = [produceSequential, produceConcurrent, produceBulk, drain, latency, idleCpu, backlog];
+const scenarios: Scenario[] = [produceSequential, produceConcurrent, produceBulk, drain, latency, idleCpu, backlog, orm];
 
 function version(name: string): string {
     try {

@@ -418,6 +418,14 @@ export class QueueConsumer<T> {
         },
     };
 
+    /**
+     * Settled by this consumer outside the settlement batcher while the renewal waited (a transactional
+     * callback's ack commits while the renewal waits for the write lock): no lost lease.
+     */
+    protected settledMeanwhile(_id: MessageId): boolean {
+        return false;
+    }
+
     protected async renew(): Promise<void> {
         const ids = this.running.map(v => v.claimed.id).concat(this.buffer.map(v => v.id));
         try {
@@ -425,7 +433,7 @@ export class QueueConsumer<T> {
             // A message settled during the round trip is not renewed either (PostgreSQL): only one
             // this consumer still holds was taken over. A settled one left running and buffer first.
             const held = notRenewed.length ? new Set(this.running.map(v => v.claimed.id).concat(this.buffer.map(v => v.id))) : undefined;
-            const lost = held ? notRenewed.filter(id => held.has(id)) : notRenewed;
+            const lost = held ? notRenewed.filter(id => held.has(id) && !this.settledMeanwhile(id)) : notRenewed;
             if (lost.length) {
                 const lostSet = new Set(lost);
                 this.buffer = this.buffer.filter(v => !lostSet.has(v.id));

@@ -49,6 +49,17 @@ export class QueueStorageBusyError extends QueueStorageError {
 export class QueueClosedError extends QueueError {
 }
 
+/**
+ * A consumer's transaction found, when it wrote the message's result, that the
+ * message is no longer leased to it (the lease ran out and another consumer took
+ * it over). The transaction rolls back, so its writes never commit twice.
+ */
+export class QueueLeaseLostError extends QueueError {
+    constructor(public readonly messageId: string, public readonly channel: string) {
+        super(`Queue message ${messageId} of channel '${channel}' is no longer leased to this consumer (its lease ran out and another consumer took it); this transaction was rolled back so that its writes do not commit twice.`);
+    }
+}
+
 /** Why a running message's `message.signal` was aborted. More kinds will come: treat unknown ones like 'shutdown'. */
 export type QueueAbortKind = 'timeout' | 'shutdown';
 

@@ -3,6 +3,8 @@ import { Duration, parseDuration } from './duration';
 import { QueueOptionError } from './errors';
 import { BrokerQueueConfig } from './module.config';
 import { BrokerQueueChannelOptions, parseChannelOptions } from './options';
+import { queueAdapterFor } from './orm/orm-queue-adapter';
+import { QueueOrmDatabase } from './orm/orm-types';
 import { QueueStorageAdapter } from './storage-adapter';
 
 /** What `BrokerQueueModule` derives from its config, validated once at startup. */
@@ -40,6 +42,14 @@ export function createConfiguredAdapter(config: BrokerQueueConfig): QueueStorage
         }
         if (config.adapter === 'postgres') return createPostgresAdapter(config);
         throw new QueueOptionError(`Option 'adapter' must be 'sqlite' or 'postgres', got ${JSON.stringify(config.adapter)}`);
+    });
+}
+
+/** The adapter of `BrokerQueueModule.forDatabase()`: the queue in the application's ORM database. */
+export function createDatabaseAdapter(database: QueueOrmDatabase, config: BrokerQueueConfig): QueueStorageAdapter {
+    return explain(() => {
+        const isSqlite = (database.adapter as { getName?: () => string }).getName?.() === 'sqlite';
+        return queueAdapterFor(database, isSqlite ? { synchronous: config.durability } : {});
     });
 }
 

@@ -1,5 +1,6 @@
 import { AppModule, createModuleClass } from '@deepkit/app';
 import { ClassType } from '@deepkit/core';
+import { InjectorContext } from '@deepkit/injector';
 import { Logger } from '@deepkit/logger';
 import { Stopwatch } from '@deepkit/stopwatch';
 import { QueueFailedCommand } from './cli/queue-failed';
@@ -13,8 +14,9 @@ import { QueueDashboard } from './dashboard/queue-dashboard';
 import { QueueOptionError } from './errors';
 import { BrokerQueueLifecycle, BrokerQueueShutdownListener } from './module-lifecycle';
 import { QueueObservability } from './module-observability';
-import { createConfiguredAdapter, resolveModuleOptions } from './module-options';
+import { createConfiguredAdapter, createDatabaseAdapter, resolveModuleOptions } from './module-options';
 import { BrokerQueueConfig } from './module.config';
+import { QueueOrmDatabase } from './orm/orm-types';
 import { BrokerQueue } from './queue';
 import { QueueStorageAdapter } from './storage-adapter';
 import { QueueScheduleBootstrap } from './schedule/schedule-provider';
@@ -77,6 +79,22 @@ export class BrokerQueueModule extends createModuleClass({
         return this;
     }
 
+    protected database?: ClassType<QueueOrmDatabase>;
+
+    /**
+     * Stores the queue in the application's own `@deepkit/orm` database (its
+     * SQLite file, or its PostgreSQL database): one database to configure, and
+     * its sessions and the database itself work with `produce(data, { session })`
+     * and `consume(callback, { database })`. `adapter`, `sqlitePath` and
+     * `postgresUrl` are then ignored; `durability` applies to SQLite.
+     *
+     *     imports: [new BrokerQueueModule({}).forDatabase(AppDatabase)]
+     */
+    forDatabase(database: ClassType<QueueOrmDatabase>): this {
+        this.database = database;
+        return this;
+    }
+
     override process(): void {
         // Fail at startup, not at the first message.
         resolveModuleOptions(this.config);
@@ -85,6 +103,12 @@ export class BrokerQueueModule extends createModuleClass({
             // Required here, not imported: apps without FrameworkModule never load @deepkit/framework.
             this.addListener(require('./module-server-shutdown').BrokerQueueServerListener);
         }
+        const database = this.database;
+        if (!database) return;
+        this.addProvider({
+            provide: QueueStorageAdapter,
+            useFactory: (config: BrokerQueueConfig, injector: InjectorContext) => createDatabaseAdapter(injector.get(database), config),
+        });
     }
 
     protected addDashboard(): void {

@@ -1,5 +1,6 @@
 import { Duration, maxStoredDuration, maxTimerDuration, parseDuration } from './duration';
 import { QueueOptionError } from './errors';
+import { QueueOrmDatabase, QueueOrmSession } from './orm/orm-types';
 
 /** How a channel treats repeated messages. Same values as `@deepkit/broker`'s enum. */
 export enum QueueMessageProcessing {
@@ -63,6 +64,11 @@ export interface BrokerQueueProduceOptions {
     deduplicationInterval?: Duration;
     /** exactlyOnce: the deduplication key. Default: a hash of the serialized message. */
     hash?: string | number;
+    /**
+     * A `@deepkit/orm` `DatabaseSession` with a transaction, of the database the queue is stored in:
+     * the message is written in that transaction, visible to consumers once it commits, gone if it rolls back.
+     */
+    session?: QueueOrmSession;
 }
 
 export interface BrokerQueueProduceOptionsResolved {
@@ -83,6 +89,11 @@ export interface BrokerQueueConsumeOptions {
      */
     prefetch?: number;
     /**
+     * A `@deepkit/orm` `Database` the queue is stored in: each message runs in `database.transaction(...)`,
+     * the callback gets its session as third argument, and the message's result commits in the same transaction.
+     */
+    database?: QueueOrmDatabase;
+    /**
      * How long one callback may run. Past it, the message is retried as a failed
      * attempt (backoff and `maxAttempts` as for a throw), `message.signal` is
      * aborted and the slot is free; what the callback does afterwards settles
@@ -96,6 +107,7 @@ export interface BrokerQueueConsumeOptionsResolved {
     /** The fixed prefetch, or the minimum when `adaptivePrefetch`. */
     prefetch: number;
     adaptivePrefetch: boolean;
+    database?: QueueOrmDatabase;
     timeout?: number;
 }
 
@@ -191,7 +203,7 @@ const noProduceOptions: BrokerQueueProduceOptions = {};
 export function parseProduceOptions(options: BrokerQueueProduceOptions | undefined, channel: BrokerQueueChannelOptionsResolved): BrokerQueueProduceOptionsResolved {
     options ??= noProduceOptions;
     if (options !== noProduceOptions) {
-        rejectUnknown(options, ['delay', 'priority', 'process', 'deduplicationInterval', 'hash'], 'produce');
+        rejectUnknown(options, ['delay', 'priority', 'process', 'deduplicationInterval', 'hash', 'session'], 'produce');
     }
     const process = options.process === undefined ? channel.process : parseProcess(options.process, 'process');
     if (options.hash !== undefined) parseHash(options.hash);
@@ -209,12 +221,13 @@ export function parseProduceOptions(options: BrokerQueueProduceOptions | undefin
 }
 
 export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): BrokerQueueConsumeOptionsResolved {
-    rejectUnknown(options, ['maxParallel', 'prefetch', 'timeout'], 'consume');
+    rejectUnknown(options, ['maxParallel', 'prefetch', 'database', 'timeout'], 'consume');
     const maxParallel = options.maxParallel === undefined ? 1 : parseInteger(options.maxParallel, 'maxParallel', 1, 10_000);
     return {
         maxParallel,
         prefetch: options.prefetch === undefined ? Math.min(maxParallel, 256) : parseInteger(options.prefetch, 'prefetch', 0, 256),
         adaptivePrefetch: options.prefetch === undefined,
+        database: options.database,
         timeout: options.timeout === undefined ? undefined : parseTimeout(options.timeout),
     };
 }

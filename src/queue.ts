@@ -17,7 +17,10 @@ import {
     parseConsumeOptions,
     parseProduceOptions,
 } from './options';
-import { ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, MessageId, QueueStorage, Settlement } from './storage';
+import { assertOutsideConsumerTransaction } from './orm/orm-session';
+import { QueueOrmDatabase } from './orm/orm-types';
+import { TransactionalConsumeCallback, TransactionalQueueConsumer } from './orm/transactional-consumer';
+import { ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, isTransactionalStorage, MessageId, QueueStorage, Settlement } from './storage';
 import { QueueSchedules, ScheduleInfo } from './schedule/queue-schedules';
 import { ScheduleOptions } from './schedule/schedule-options';
 
@@ -106,10 +109,25 @@ export class BrokerQueue {
     /** @internal */
     async enqueue(requests: EnqueueRequest[], grouped: boolean): Promise<EnqueueResult[]> {
         if (this.closed) throw new QueueClosedError('The queue is closed; cannot produce');
+        assertOutsideConsumerTransaction(this.adapter);
+        return this.observeProduce(requests, () => this.store(requests, grouped));
+    }
+
+    /** @internal The requests written in the session's transaction (an ORM session of the queue's database). */
+    async enqueueInSession(session: object, requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
+        if (this.closed) throw new QueueClosedError('The queue is closed; cannot produce');
+        return this.observeProduce(requests, async () => {
+            await this.connect();
+            if (!isTransactionalStorage(this.adapter)) throw new QueueOptionError("Option 'session': this queue's storage adapter cannot join ORM transactions (SqliteQueueAdapter and PostgresQueueAdapter can)");
+            return (await this.adapter.joinTransaction(session)).enqueue(requests);
+        });
+    }
+
+    protected async observeProduce(requests: EnqueueRequest[], store: () => Promise<EnqueueResult[]>): Promise<EnqueueResult[]> {
         const end = this.instrumentation?.produce?.(requests[0].channel, requests);
-        if (!end) return this.store(requests, grouped);
+        if (!end) return store();
         try {
-            const results = await this.store(requests, grouped);
+            const results = await store();
             end();
             return results;
         } catch (error) {
@@ -317,14 +335,18 @@ export class BrokerQueueChannel<T> {
      * calls share a transaction (group commit), each with its own result.
      */
     async produce(data: T, options?: BrokerQueueProduceOptions): Promise<ProduceResult> {
-        const [result] = await this.queue.enqueue([this.request(data, options)], true);
+        const request = this.request(data, options);
+        const [result] = options?.session !== undefined
+            ? await this.queue.enqueueInSession(options.session, [request])
+            : await this.queue.enqueue([request], true);
         return result;
     }
 
     /** Validates all, then stores all in one transaction: all or nothing. */
     async produceMany(list: T[], options?: BrokerQueueProduceOptions): Promise<ProduceResult[]> {
         if (!list.length) return [];
-        return this.queue.enqueue(list.map(data => this.request(data, options)), false);
+        const requests = list.map(data => this.request(data, options));
+        return options?.session !== undefined ? this.queue.enqueueInSession(options.session, requests) : this.queue.enqueue(requests, false);
     }
 
     /**
@@ -332,9 +354,14 @@ export class BrokerQueueChannel<T> {
      * called. Returns from the callback mark the message done; a throw retries
      * it with backoff, and after `maxAttempts` keeps it as failed.
      */
-    async consume(callback: ConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release> {
+    async consume<S>(callback: TransactionalConsumeCallback<T, S>, options: BrokerQueueConsumeOptions & { database: QueueOrmDatabase<S> }): Promise<Release>;
+    async consume(callback: ConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release>;
+    async consume(callback: ConsumeCallback<T> | TransactionalConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release> {
         if (typeof callback !== 'function') throw new QueueOptionError('consume() needs a callback function');
-        const consumer = new QueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, parseConsumeOptions(options), callback);
+        const resolved = parseConsumeOptions(options);
+        const consumer = resolved.database !== undefined
+            ? new TransactionalQueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, resolved, callback, resolved.database)
+            : new QueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, resolved, callback as ConsumeCallback<T>);
         return this.queue.startConsumer(consumer);
     }
 

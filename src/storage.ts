@@ -37,7 +37,8 @@
  *   a constraint), with nothing written, is `QueueStorageDataError`: the queue then
  *   writes the other requests of a group commit without the rejected one.
  *
- * Deliberately not here: connections, transactions, SQL, serialization.
+ * Deliberately not here: connections, SQL, serialization. Transactions only
+ * as the optional `QueueTransactionalStorage` capability at the end of this file.
  */
 
 import { LatencyCounts } from './latency-buckets';
@@ -359,4 +360,69 @@ export interface QueueStorage {
 
     /** Registered consumers of every process and host, by channel. */
     listConsumers(): Promise<ConsumerInfo[]>;
+}
+
+/**
+ * Optional capability: the queue's rows written inside a transaction the
+ * application opened on the queue's own database (a Deepkit ORM session), so
+ * that they commit or roll back together with the application's rows.
+ *
+ * Sessions and databases are opaque here: an adapter knows the ORM adapters of
+ * its own database and rejects any other (another file or database, another
+ * kind of database, not a session at all) with `QueueOptionError` before it
+ * writes anything.
+ */
+export interface QueueTransactionalStorage {
+    /**
+     * True when the database has one writer at a time (SQLite): a write of this
+     * process outside an open transaction then waits for it. The queue refuses
+     * such writes from inside a transactional consumer callback, which would wait
+     * for the callback's own transaction.
+     */
+    readonly singleWriter: boolean;
+
+    /**
+     * Checks that the ORM database (a `@deepkit/orm` `Database`) stores its data
+     * where this storage does, and prepares its connections for sharing the
+     * database with the queue. Idempotent.
+     */
+    attachDatabase(database: object): Promise<void>;
+
+    /**
+     * The queue's statements inside the transaction of `session` (a
+     * `@deepkit/orm` `DatabaseSession` with a transaction), which begins here if
+     * it has not yet. Calls for one transaction share one `QueueTransaction`.
+     */
+    joinTransaction(session: object): Promise<QueueTransaction>;
+}
+
+/** The queue's statements inside one application transaction; usable until that transaction ends. */
+export interface QueueTransaction {
+    /**
+     * Stores the requests in the transaction: invisible to consumers until it
+     * commits, gone if it rolls back. Consumers are woken once it has committed.
+     */
+    enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]>;
+
+    /**
+     * The first statement of a consumer's transaction: true while the message is
+     * still leased to the consumer. An adapter may take locks here that keep the
+     * rest of the transaction from failing on what others committed meanwhile.
+     */
+    holdLease(id: MessageId, consumerId: string): Promise<boolean>;
+
+    /**
+     * Writes a `done` or `reschedule` settlement in the transaction. False when
+     * the message is no longer leased to the consumer: the caller must then roll
+     * the transaction back, since another consumer owns the message now.
+     */
+    settle(settlement: TransactionalSettlement): Promise<boolean>;
+}
+
+/** The settlements a consumer writes inside its transaction; retries and failures are written after its rollback. */
+export type TransactionalSettlement = Extract<Settlement, { kind: 'done' | 'reschedule' }>;
+
+export function isTransactionalStorage<S extends QueueStorage>(storage: S): storage is S & QueueTransactionalStorage {
+    const candidate = storage as Partial<QueueTransactionalStorage>;
+    return typeof candidate.joinTransaction === 'function' && typeof candidate.attachDatabase === 'function';
 }

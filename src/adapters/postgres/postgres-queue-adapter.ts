@@ -4,18 +4,20 @@ import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
 import {
     ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, MessageInfo, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
+    FailedMessage, MessageId, MessageInfo, QueueTransaction, QueueTransactionalStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
 import {
     channelMinuteFromRow, channelTotalsFromRow, ChannelStatsCollector, claimedMessageFromRow, consumerFromRow,
     failedMessageFromRow, likePattern, messageInfoFromRow,
 } from '../adapter-rows';
-import { loadPostgresDriver, PostgresPoolClientLike, PostgresPoolLike, PostgresQueryResult } from './postgres-driver';
+import { loadPostgresDriver, PostgresPoolClientLike, PostgresPoolLike, PostgresQueryConfig, PostgresQueryResult } from './postgres-driver';
 import { isConnectionError, isRetryableConflict, translatePostgresError } from './postgres-errors';
 import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-notify';
+import { postgresEnqueueBatch, toBuffer } from './postgres-enqueue';
 import { migratePostgres } from './postgres-schema';
 import { PostgresStatementName, postgresStatements, PostgresStatements } from './postgres-statements';
+import { attachPostgresDatabase, identityQuery, joinPostgresTransaction, PostgresTransactionContext } from './postgres-transaction';
 import {
     PostgresScheduleRow, PostgresScheduleStatementName, postgresScheduleStatements, storedScheduleFromPostgresRow,
 } from './postgres-schedule-statements';
@@ -101,7 +103,7 @@ interface Run {
  * noticed by any host within a reclaim interval. All times come from the
  * database clock.
  */
-export class PostgresQueueAdapter extends QueueStorageAdapter {
+export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTransactionalStorage {
     readonly options: PostgresQueueAdapterOptionsResolved;
     protected readonly statements: PostgresStatements & ReturnType<typeof postgresScheduleStatements>;
     protected readonly notify: PostgresNotify;
@@ -112,6 +114,8 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
     protected readonly nextAfterClaim = new Map<string, { ms: number | null, at: number }>();
     #pool?: PostgresPoolLike;
     #connecting?: Promise<void>;
+    #transactionContext?: PostgresTransactionContext;
+    #identity?: Promise<string>;
 
     constructor(options: PostgresQueueAdapterOptions) {
         super();
@@ -139,35 +143,10 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
     }
 
     async enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
-        // A hash repeated within the batch is deduplicated here: one statement cannot upsert one key twice.
-        const first = new Map<string, number>();
-        const sent: EnqueueRequest[] = [];
-        const sentIndex: number[] = [];
-        const sameAs: (number | undefined)[] = requests.map(request => {
-            if (request.deduplication) {
-                const key = `${request.channel}\0${request.deduplication.hash}`;
-                const earlier = first.get(key);
-                if (earlier !== undefined) return earlier;
-                first.set(key, sent.length);
-            }
-            sentIndex.push(sent.length);
-            sent.push(request);
-            return undefined;
-        });
-        const result = await this.run('enqueue', [
-            sent.map(v => v.channel),
-            sent.map(v => v.priority),
-            sent.map(v => v.delay),
-            sent.map(v => v.maxAttempts),
-            sent.map(v => toBuffer(v.payload)),
-            sent.map(v => v.deduplication?.hash ?? null),
-            sent.map(v => v.deduplication?.interval ?? null),
-            sent.map(v => v.headers ? JSON.stringify(v.headers) : null),
-        ]);
-        const stored: EnqueueResult[] = result.rows.map(row => ({ id: row.id, deduplicated: row.deduplicated }));
-        this.notify.notifyLocal(sent.filter((_, i) => !stored[i].deduplicated).map(v => v.channel));
-        let next = 0;
-        return sameAs.map(earlier => earlier === undefined ? stored[next++] : { id: stored[earlier].id, deduplicated: true });
+        const batch = postgresEnqueueBatch(requests);
+        const { results, channels } = batch.resolve((await this.run('enqueue', batch.values)).rows);
+        this.notify.notifyLocal(channels);
+        return results;
     }
 
     async registerConsumer(consumer: ConsumerRegistration): Promise<void> {
@@ -271,6 +250,48 @@ export class PostgresQueueAdapter extends QueueStorageAdapter {
         if (which !== 'failed' && which !== 'all') throw new QueueOptionError(`purge() takes 'failed' or 'all', got ${JSON.stringify(which)}`);
         const result = await this.run('purge', [channel, which]);
         return result.rows[0].n;
+    }
+
+    readonly singleWriter = false;
+
+    /** The ORM database must be this adapter's database (checked on one of its connections). */
+    async attachDatabase(database: object): Promise<void> {
+        await attachPostgresDatabase(database, this.transactionContext());
+    }
+
+    /** The queue's statements on the session's connection, inside its transaction. */
+    async joinTransaction(session: object): Promise<QueueTransaction> {
+        return joinPostgresTransaction(session, this.transactionContext());
+    }
+
+    protected transactionContext(): PostgresTransactionContext {
+        this.#open();
+        return this.#transactionContext ??= {
+            schema: this.options.schema,
+            target: this.target,
+            queryTimeout: this.options.queryTimeout,
+            notifyLocal: channels => this.notify.notifyLocal(channels),
+            ownIdentity: refresh => {
+                if (refresh || !this.#identity) {
+                    this.#identity = this.query(identityQuery(this.options.schema)).then(result => result.rows[0].identity as string);
+                    this.#identity.catch(() => this.#identity = undefined);
+                }
+                return this.#identity;
+            },
+        };
+    }
+
+    /** One statement on a pooled connection, not from the statement set (the ORM support's own). */
+    protected async query(config: PostgresQueryConfig): Promise<PostgresQueryResult> {
+        const client = await this.acquire(this.#open());
+        try {
+            const result = await client.query({ ...config, query_timeout: this.options.queryTimeout });
+            client.release();
+            return result;
+        } catch (error) {
+            client.release(isConnectionError(error));
+            throw translatePostgresError(error, { target: this.target, sent: true, write: false });
+        }
     }
 
     async clock(): Promise<number> {
@@ -472,10 +493,6 @@ function describeTarget(connectionString?: string): string {
     } catch {
         return 'the configured server';
     }
-}
-
-function toBuffer(payload: Uint8Array): Buffer {
-    return Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
 function toRowId(id: MessageId): string {

@@ -17,7 +17,7 @@ const lost = 'lease_owner = NULL, lease_until = NULL';
  * durable commit (a produce) flushes it anyway. `is_local`: the setting ends with this statement's
  * transaction, so a pool shared with the application is left as it was.
  */
-const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`;
+export const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`;
 /** Columns added up in queue_throughput and queue_totals. */
 const counters = ['produced', 'done', 'failed', 'retried', 'latency_sum', ...latencyColumns];
 const sumCounters = counters.map(v => `sum(${v})::float8 AS ${v}`).join(', ');

@@ -8,7 +8,7 @@ import { hostIdentity, isProcessAlive, processStartTime } from '../../process-li
 import { latencyBucket, latencyBucketCount } from '../../latency-buckets';
 import {
     ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
-    FailedMessage, MessageId, MessageInfo, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
+    FailedMessage, MessageId, MessageInfo, QueueTransaction, QueueTransactionalStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
 import {
@@ -16,10 +16,14 @@ import {
     CountsRow, failedMessageFromRow, FailedMessageRow, likePattern, MessageRow as StoredMessageRow, messageInfoFromRow,
 } from '../adapter-rows';
 import { migrateSqlite } from './sqlite-schema';
-import { prepareSqliteStatements, sqliteCounterColumns, SqliteStatements } from './sqlite-statements';
+import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
 import { translateSqliteError } from './sqlite-errors';
+import { countMinute, enqueueRows, settleRows, toBuffer, toRowId } from './sqlite-operations';
 import { SqliteScheduleRow, sqliteScheduleStatements, storedScheduleFromRow } from './sqlite-schedule-statements';
 import { SqliteWake } from './sqlite-wake';
+import { SqliteWriteGate, sqliteWriteGate } from './sqlite-write-gate';
+import { registerSqliteQueueFile, sqliteFileOf, SqliteQueueFile } from './sqlite-orm-connections';
+import { attachSqliteDatabase, joinSqliteTransaction, SqliteTransactionContext } from './sqlite-transaction';
 
 export interface SqliteQueueAdapterOptions {
     /** Database file; missing folders are created. `':memory:'` for one process only. Default `'var/queue.sqlite'`. */
@@ -94,26 +98,18 @@ interface MessageRow {
     headers: string | null;
 }
 
-/** Counts added to one channel's minute of queue_throughput. */
-interface MinuteCounts {
-    produced?: number;
-    done?: number;
-    failed?: number;
-    retried?: number;
-    latencySum?: number;
-    latency?: number[];
-}
-
 /**
  * The embedded default: one SQLite file in WAL mode, shared by producers and
  * workers in several processes on one host. Writes are IMMEDIATE
  * transactions; the busy timeout makes concurrent writers wait their turn.
  */
-export class SqliteQueueAdapter extends QueueStorageAdapter {
+export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTransactionalStorage {
     readonly options: SqliteQueueAdapterOptionsResolved;
     #db?: BetterSqlite3.Database;
     #statements?: SqliteStatements;
     #synchronous?: 'full' | 'normal';
+    #gate?: SqliteWriteGate;
+    #file?: SqliteQueueFile;
     protected wake: SqliteWake;
     protected readonly host = hostIdentity();
     /** This process's consumers, registered again when another process forgot them (see prune). */
@@ -144,6 +140,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
                 migrateSqlite(db);
                 this.#db = db;
                 this.#statements = prepareSqliteStatements(db);
+                if (!memory) this.#gate = sqliteWriteGate(this.#queueFile().file);
             } catch (error) {
                 db.close();
                 throw error;
@@ -164,22 +161,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async enqueue(requests: EnqueueRequest[]): Promise<EnqueueResult[]> {
         const { s } = this.#open();
         const now = Date.now();
-        const results = this.#write(() => {
-            const produced = new Map<string, number>();
-            const results = requests.map(request => {
-                if (request.deduplication) {
-                    const existing = s.dedupGet.get(request.channel, request.deduplication.hash) as { message_id: number, expires_at: number } | undefined;
-                    if (existing && existing.expires_at > now) return { id: String(existing.message_id), deduplicated: true };
-                }
-                const headers = request.headers ? JSON.stringify(request.headers) : null;
-                const id = Number(s.insert.run(request.channel, request.priority, now + request.delay, now, request.maxAttempts, toBuffer(request.payload), headers).lastInsertRowid);
-                if (request.deduplication) s.dedupPut.run(request.channel, request.deduplication.hash, id, now + request.deduplication.interval);
-                produced.set(request.channel, (produced.get(request.channel) ?? 0) + 1);
-                return { id: String(id), deduplicated: false };
-            });
-            for (const [channel, count] of produced) this.#count(channel, now, { produced: count });
-            return results;
-        }, true);
+        const results = await this.#write(() => enqueueRows(s, requests, now), true);
         this.wake.notify(requests.filter((_, i) => !results[i].deduplicated).map(v => v.channel));
         return results;
     }
@@ -187,7 +169,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async registerConsumer(consumer: ConsumerRegistration): Promise<void> {
         const { s } = this.#open();
         const now = Date.now();
-        this.guard(() => this.#putConsumer(s, consumer, now));
+        await this.#write(() => this.#putConsumer(s, consumer, now), false);
         this.registrations.set(consumer.id, consumer);
     }
 
@@ -199,7 +181,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async unregisterConsumer(consumerId: string): Promise<void> {
         this.registrations.delete(consumerId);
         const { s } = this.#open();
-        const channels = this.#write(() => {
+        const channels = await this.#write(() => {
             const released = s.releaseOwner.all(consumerId) as { channel: string }[];
             s.consumerDelete.run(consumerId);
             return released.map(v => v.channel);
@@ -212,7 +194,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const now = Date.now();
         // Look before taking the write lock: an idle poll never blocks writers.
         if (!this.guard(() => s.anyReady.get(channel, now))) return [];
-        const rows = this.#write(() => {
+        const rows = await this.#write(() => {
             const rows = s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[];
             if (rows.length) {
                 const latency = new Array(latencyBucketCount).fill(0);
@@ -222,7 +204,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
                     latency[latencyBucket(waited)]++;
                     latencySum += waited;
                 }
-                this.#count(channel, now, { latency, latencySum });
+                countMinute(s, channel, now, { latency, latencySum });
             }
             return rows;
         }, false);
@@ -245,54 +227,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async settle(settlements: Settlement[]): Promise<MessageId[]> {
         const { s } = this.#open();
         const now = Date.now();
-        const wakeChannels: string[] = [];
-        const lost = this.#write(() => {
-            const lost: MessageId[] = [];
-            const counts = new Map<string, { done: number, failed: number, retried: number }>();
-            const count = (channel: string, field: 'done' | 'failed' | 'retried') => {
-                let entry = counts.get(channel);
-                if (!entry) counts.set(channel, entry = { done: 0, failed: 0, retried: 0 });
-                entry[field]++;
-            };
-            for (const settlement of settlements) {
-                const id = toRowId(settlement.id);
-                const owner = settlement.consumerId;
-                let row: { channel: string } | undefined;
-                switch (settlement.kind) {
-                    case 'done':
-                        row = settlement.retention > 0
-                            ? s.markDone.get(now, now + settlement.retention, id, owner) as typeof row
-                            : s.deleteLeased.get(id, owner) as typeof row;
-                        if (row) count(row.channel, 'done');
-                        break;
-                    case 'retry':
-                        row = s.retry.get(now + settlement.delay, settlement.error, id, owner) as typeof row;
-                        if (row) {
-                            wakeChannels.push(row.channel);
-                            count(row.channel, 'retried');
-                        }
-                        break;
-                    case 'fail':
-                        row = s.fail.get(settlement.error, now, id, owner) as typeof row;
-                        if (row) count(row.channel, 'failed');
-                        break;
-                    case 'reschedule':
-                        row = s.reschedule.get(now + settlement.delay, id, owner) as typeof row;
-                        if (row) wakeChannels.push(row.channel);
-                        break;
-                    case 'release':
-                        row = s.release.get(id, owner) as typeof row;
-                        if (row) wakeChannels.push(row.channel);
-                        break;
-                    case 'start':
-                        row = s.start.get(id, owner) as typeof row;
-                        break;
-                }
-                if (!row) lost.push(settlement.id);
-            }
-            for (const [channel, entry] of counts) this.#count(channel, now, entry);
-            return lost;
-        }, false);
+        const { lost, wakeChannels } = await this.#write(() => settleRows(s, settlements, now), false);
         this.wake.notify(wakeChannels);
         return lost;
     }
@@ -304,7 +239,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const dead = consumers.filter(v => !isProcessAlive(v.pid, v.process_start));
         // Read first: the common case, nothing to reclaim, takes no write lock.
         if (!dead.length && !this.guard(() => s.anyExpired.get(now))) return 0;
-        const channels = this.#write(() => {
+        const channels = await this.#write(() => {
             const channels: string[] = [];
             for (const consumer of dead) {
                 const error = `Delivery lost: worker process ${consumer.pid} on ${hostname()} died during the attempt`;
@@ -316,6 +251,36 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         }, false);
         this.wake.notify(channels);
         return channels.length;
+    }
+
+    readonly singleWriter = true;
+
+    /**
+     * The ORM database must use this adapter's file (see sqlite-orm-connections.ts).
+     * Throws at once rather than rejecting: `queueAdapterFor()` calls it synchronously.
+     */
+    attachDatabase(database: object): Promise<void> {
+        attachSqliteDatabase(database, this.#transactionContext());
+        return Promise.resolve();
+    }
+
+    /** The queue's statements in the session's transaction, on the ORM's connection of this file. */
+    async joinTransaction(session: object): Promise<QueueTransaction> {
+        return joinSqliteTransaction(session, this.#transactionContext());
+    }
+
+    #transactionContext(): SqliteTransactionContext {
+        if (this.options.path === ':memory:') throw new QueueOptionError("An in-memory SQLite queue (':memory:') cannot share ORM transactions: give it the ORM database's file");
+        return { queue: this.#queueFile(), path: this.options.path, wake: this.wake };
+    }
+
+    /** Registered before the first connection of an ORM database can open it: see sqlite-orm-connections.ts. */
+    #queueFile(): SqliteQueueFile {
+        if (!this.#file) {
+            this.#file = { file: sqliteFileOf(this.options.path)!, busyTimeout: this.options.busyTimeout, synchronous: this.options.synchronous };
+            registerSqliteQueueFile(this.#file);
+        }
+        return this.#file;
     }
 
     async nextAvailableIn(channel: string): Promise<number | undefined> {
@@ -331,7 +296,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async prune(): Promise<void> {
         const { s } = this.#open();
         const now = Date.now();
-        this.#write(() => {
+        await this.#write(() => {
             s.pruneDedup.run(now);
             s.pruneDone.run(now);
             const oldest = Math.floor(now / 60_000) - 24 * 60;
@@ -368,11 +333,11 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
     async retryFailed(channel: string, ids?: MessageId[]): Promise<number> {
         const { s } = this.#open();
         const now = Date.now();
-        const changed = this.#write(() => {
+        const changed = await this.#write(() => {
             const changed = ids === undefined
                 ? s.retryAllFailed.run(now, channel).changes
                 : ids.reduce((sum, id) => sum + s.retryFailed.run(now, channel, toRowId(id)).changes, 0);
-            if (changed) this.#count(channel, now, { retried: changed });
+            if (changed) countMinute(s, channel, now, { retried: changed });
             return changed;
         }, true);
         if (changed) this.wake.notify([channel]);
@@ -394,7 +359,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
 
     async upsertSchedule(schedule: ScheduleUpsert): Promise<StoredSchedule> {
         const ss = sqliteScheduleStatements(this.#open().db);
-        const row = this.#write(() => ss.upsert.get(
+        const row = await this.#write(() => ss.upsert.get(
             schedule.channel, schedule.key, schedule.spec, schedule.timing, toBuffer(schedule.payload), schedule.maxAttempts, schedule.nextRunAt, Date.now(),
         ) as SqliteScheduleRow, true);
         return storedScheduleFromRow(row);
@@ -423,7 +388,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         const ss = sqliteScheduleStatements(this.#open().db);
         const now = Date.now();
         const latest = fire.ticks.length ? fire.ticks[fire.ticks.length - 1] : null;
-        const ids = this.#write(() => {
+        const ids = await this.#write(() => {
             if (!ss.advance.run(fire.nextRunAt, latest, fire.channel, fire.key, fire.revision).changes) return undefined;
             return fire.ticks.map(tick => String(ss.insertTick.run(now, now, tick, fire.channel, fire.key).lastInsertRowid));
         }, true);
@@ -470,22 +435,15 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
         return this.guard(() => s.consumers.all() as ConsumerRow[]).map(consumerFromRow);
     }
 
-    /** Adds to the channel's current minute of queue_throughput; inside a write transaction. */
-    #count(channel: string, now: number, counts: MinuteCounts): void {
-        const { s } = this.#open();
-        const values: number[] = [counts.produced ?? 0, counts.done ?? 0, counts.failed ?? 0, counts.retried ?? 0, counts.latencySum ?? 0];
-        for (let i = 0; i < latencyBucketCount; i++) values.push(counts.latency?.[i] ?? 0);
-        if (values.length !== sqliteCounterColumns.length) throw new Error('queue_throughput columns and counts differ');
-        s.throughput.run(channel, Math.floor(now / 60_000), ...values);
-    }
-
     /**
      * One IMMEDIATE write transaction. `durable` commits wait for the configured
      * `synchronous` level; the rest (claims, acks, retries, renewals) never wait
      * for fsync: losing one to a power cut can only roll a message back to an
      * earlier state, so it is delivered again, never lost.
      */
-    #write<R>(operation: () => R, durable: boolean): R {
+    async #write<R>(operation: () => R, durable: boolean): Promise<R> {
+        // An ORM transaction of this process may hold the file's write lock across awaits: wait for it here, not in SQLite.
+        if (this.#gate?.held) await this.#gate.idle(this.options.busyTimeout);
         const { db } = this.#open();
         const level = durable ? this.options.synchronous : 'normal';
         return this.guard(() => {
@@ -509,20 +467,4 @@ export class SqliteQueueAdapter extends QueueStorageAdapter {
             throw translateSqliteError(error, this.options.path);
         }
     }
-}
-
-function toBuffer(payload: Uint8Array): Buffer {
-    return Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-}
-
-/** A canonical positive integer: no sign, no leading zeros, no exponent. */
-const rowIdPattern = /^[1-9][0-9]{0,15}$/;
-
-function toRowId(id: MessageId): number {
-    // Checked by pattern, not by String(Number(id)) === id: see MessageRow.id on number-to-string.
-    const value = typeof id === 'number' ? id : rowIdPattern.test(id) ? Number(id) : NaN;
-    if (!Number.isSafeInteger(value) || value < 1) {
-        throw new QueueOptionError(`Invalid message id ${JSON.stringify(id)}: SQLite message ids are positive integers`);
-    }
-    return value;
 }

@@ -97,3 +97,22 @@ export type SqliteStatements = { [K in keyof typeof sql]: Statement };
 export function prepareSqliteStatements(db: Database): SqliteStatements {
     return Object.fromEntries(Object.entries(sql).map(([name, text]) => [name, db.prepare(text)])) as SqliteStatements;
 }
+
+/**
+ * Prepares each statement on first use: for connections that run a few of them
+ * only (an ORM connection the application's transaction uses, see sqlite-transaction.ts).
+ */
+export function prepareSqliteStatementsLazily(db: Database): SqliteStatements {
+    const statements = {} as SqliteStatements;
+    for (const [name, text] of Object.entries(sql)) {
+        Object.defineProperty(statements, name, {
+            get() {
+                const statement = db.prepare(text);
+                Object.defineProperty(statements, name, { value: statement });
+                return statement;
+            },
+            configurable: true,
+        });
+    }
+    return statements;
+}

@@ -1,0 +1,141 @@
+/**
+ * A transactional callback stalled past its lease (its process stopped with
+ * SIGSTOP, so nothing of it runs, not even lease renewal). PostgreSQL: another
+ * consumer takes the message over and commits; when the stalled one resumes,
+ * its transaction rolls back with QueueLeaseLostError, so the effect commits
+ * once. SQLite: the stalled transaction holds the file's write lock, so nobody
+ * can take the message over; it commits once when it resumes.
+ */
+import { Database } from '@deepkit/orm';
+import BetterSqlite3 from 'better-sqlite3';
+import { BrokerQueue, queueAdapterFor, QueueStorageBusyError, SqliteQueueAdapter } from '../../src';
+import { Effect, Job, openAppDatabase } from '../fixtures/orm-app';
+import { Child } from '../support/child';
+import { MemoryLogger } from '../support/logger';
+import { describePostgres } from '../support/postgres';
+import { createTestDatabase } from '../support/postgres-database';
+import { tempDir } from '../support/temp';
+import { deferred, waitFor } from '../support/wait';
+
+const worker = 'tests/fixtures/orm-worker.ts';
+const startup = 180_000;
+jest.setTimeout(300_000);
+
+async function effects(database: Database): Promise<{ n: number, worker: string }[]> {
+    return (await database.query(Effect).find()).map(v => ({ n: v.n, worker: v.worker }));
+}
+
+describe('sqlite: a transactional callback stalled past its lease', () => {
+    let dir: ReturnType<typeof tempDir>;
+    let path: string;
+    let database: Database;
+    let queue: BrokerQueue;
+    let stalled: Child | undefined;
+
+    beforeEach(async () => {
+        dir = tempDir();
+        path = dir.file('app.sqlite');
+        database = openAppDatabase('sqlite', path);
+        await database.migrate();
+        queue = new BrokerQueue(queueAdapterFor(database), { logger: new MemoryLogger() });
+        await queue.connect();
+    });
+
+    afterEach(async () => {
+        if (stalled) {
+            process.kill(stalled.pid, 'SIGCONT');
+            stalled.kill();
+            await stalled.exited;
+        }
+        await queue.close();
+        database.disconnect(true);
+        dir.remove();
+    });
+
+    test('keeps the write lock: nobody can take the message over, and it commits once when it resumes', async () => {
+        stalled = new Child(worker, ['sqlite', path, 'stall'], { LEASE: '1s', STALL_MS: '1000', WORKER_NAME: 'stalled' });
+        await stalled.waitForLine('ready', startup);
+        const { id } = await queue.channel<Job>('jobs').produce({ n: 1 });
+        await stalled.waitForLine(`wrote ${id} 1 1`, 60_000);
+        process.kill(stalled.pid, 'SIGSTOP');
+
+        const reader = new BetterSqlite3(path, { readonly: true });
+        try {
+            await waitFor(() => (reader.prepare('SELECT lease_until FROM queue_messages WHERE id = ?').get(Number(id)) as { lease_until: number }).lease_until < Date.now(), 'the lease to run out');
+        } finally {
+            reader.close();
+        }
+        // Another process's reclaim of the expired lease cannot get the write lock.
+        const rescuer = new SqliteQueueAdapter({ path, busyTimeout: '300ms' });
+        await rescuer.connect();
+        try {
+            await expect(rescuer.reclaimAbandoned()).rejects.toBeInstanceOf(QueueStorageBusyError);
+            process.kill(stalled.pid, 'SIGCONT');
+            await waitFor(async () => (await queue.stats('jobs'))[0].doneLastHour === 1, 'the stalled transaction to commit');
+            expect(await rescuer.reclaimAbandoned()).toBe(0);
+        } finally {
+            await rescuer.disconnect();
+        }
+        expect(await effects(database)).toEqual([{ n: 1, worker: 'stalled' }]);
+        expect(stalled.lines.filter(line => line.includes('no longer leased'))).toEqual([]);
+    });
+});
+
+describePostgres('postgres: a transactional callback stalled past its lease', () => {
+    let url: string;
+    let drop: () => Promise<void>;
+    let database: Database;
+    let queue: BrokerQueue;
+    let stalled: Child | undefined;
+
+    beforeEach(async () => {
+        ({ url, drop } = await createTestDatabase());
+        database = openAppDatabase('postgres', url);
+        await database.migrate();
+        queue = new BrokerQueue(queueAdapterFor(database), { logger: new MemoryLogger(), reclaimInterval: '100ms', pollInterval: '100ms' });
+        await queue.connect();
+    });
+
+    afterEach(async () => {
+        if (stalled) {
+            process.kill(stalled.pid, 'SIGCONT');
+            stalled.kill();
+            await stalled.exited;
+        }
+        await queue?.close();
+        database?.disconnect(true);
+        await drop?.();
+    });
+
+    test('another consumer takes over and commits; the stalled transaction rolls back with QueueLeaseLostError', async () => {
+        stalled = new Child(worker, ['postgres', url, 'stall'], { LEASE: '1s', STALL_MS: '1000', WORKER_NAME: 'stalled' });
+        await stalled.waitForLine('ready', startup);
+        const channel = queue.channel<Job>('jobs', { lease: '30s' });
+        const { id } = await channel.produce({ n: 1 });
+        await stalled.waitForLine(`wrote ${id} 1 1`, 60_000);
+        process.kill(stalled.pid, 'SIGSTOP');
+
+        // The stalled worker's session is alive (the process is), so only the lease running out frees the message.
+        const { Client } = require('pg') as typeof import('pg');
+        const client = new Client({ connectionString: url });
+        await client.connect();
+        try {
+            await waitFor(async () => (await client.query('SELECT lease_until < now() AS expired FROM deepkit_queue.queue_messages WHERE id = $1', [id])).rows[0]?.expired, 'the lease to run out');
+        } finally {
+            await client.end();
+        }
+        const taken = deferred<number>();
+        await channel.consume(async (job, message, session) => {
+            session.add(new Effect(job.n, 'rescuer'));
+            taken.resolve(message.attempt);
+        }, { database });
+        expect(await taken.promise).toBe(2);
+        await waitFor(async () => (await queue.stats('jobs'))[0].doneLastHour === 1, 'the rescuer to commit');
+
+        process.kill(stalled.pid, 'SIGCONT');
+        const lost = await stalled.waitForLine(line => line.includes('is no longer leased to this consumer'), 60_000);
+        expect(lost).toContain(`Queue message ${id} of channel 'jobs'`);
+        expect(await effects(database)).toEqual([{ n: 1, worker: 'rescuer' }]);
+        expect((await queue.stats('jobs'))[0]).toMatchObject({ pending: 0, inFlight: 0, failed: 0, doneLastHour: 1 });
+    });
+});
