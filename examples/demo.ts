@@ -41,7 +41,7 @@ function start(name: string, file: string, args: string[], env: Record<string, s
     return { name, child, lines, exited };
 }
 
-async function until(what: string, condition: () => boolean, timeout = 60_000): Promise<void> {
+async function until(what: string, timeout: number, condition: () => boolean): Promise<void> {
     const deadline = Date.now() + timeout;
     while (!condition()) {
         if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
@@ -72,7 +72,8 @@ async function main(): Promise<number> {
     const app = start('app', 'app.ts', ['server:start'], appEnv, dir);
     const all = [...workers, app];
     try {
-        await until('the workers and the app to start', () =>
+        // Seconds on a quiet machine (ts-node compiles each process's files); far more on a loaded one.
+        await until('the workers and the app to start', 180_000, () =>
             workers.every(v => v.lines.some(line => line.includes('is consuming'))) && app.lines.some(line => line.includes('Server started')));
 
         console.log(`\nRegistering ${users} users: POST http://127.0.0.1:${port}/users`);
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
             id: Number(/id=(\d+)/.exec(line)![1]),
             worker: worker.name,
         })));
-        await until('every user to be consumed', () => consumed().length >= users);
+        await until('every user to be consumed', 60_000, () => consumed().length >= users);
 
         console.log('\nuser  consumed by');
         const byUser = new Map<number, string[]>();
@@ -127,12 +128,12 @@ async function ormExamples(dir: string): Promise<number> {
     console.log(`\nDeepkit ORM examples, queue and app rows in one file: ${env.EXAMPLE_DATABASE}`);
     const worker = start('orm-worker', 'orm-worker.ts', [], env, dir);
     try {
-        await until('the ORM worker to start', () => worker.lines.some(line => line.includes('is consuming')));
+        await until('the ORM worker to start', 180_000, () => worker.lines.some(line => line.includes('is consuming')));
         const register = start('orm-app', 'orm-app.ts', ['register', '1', '5'], env, dir);
         const rollback = start('orm-app', 'orm-app.ts', ['register', '6', '1', '--rollback'], env, dir);
         const codes = [await register.exited, await rollback.exited];
         const mails = () => worker.lines.filter(line => line.startsWith('Welcome mail for'));
-        await until('five welcome mails', () => mails().length >= 5);
+        await until('five welcome mails', 60_000, () => mails().length >= 5);
         console.log('\nStopping the ORM worker with SIGTERM ...');
         worker.child.kill('SIGTERM');
         codes.push(await worker.exited);

@@ -320,7 +320,7 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             const claimers = ['a', 'b'].map(id => new Child('tests/fixtures/storage-claimer.ts', [JSON.stringify(location), 'n', id, '2']));
             try {
                 // Starting a TypeScript child takes seconds, more on a busy machine.
-                await Promise.all(claimers.map(v => v.waitForLine('ready', 60_000)));
+                await Promise.all(claimers.map(v => v.waitForLine('ready', 150_000)));
                 for (const claimer of claimers) claimer.kill('SIGUSR2');
                 await Promise.all(claimers.map(v => v.waitForLine('finished', 30_000)));
             } finally {
@@ -340,7 +340,7 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             // Every message claimed exactly once, on its first attempt.
             expect(claimed.flat().map(v => v.id).sort()).toEqual([...produced].sort());
             expect(claimed.flat().filter(v => v.attempt !== 1)).toEqual([]);
-        }, 120_000);
+        }, 240_000);
 
         test('settling a message leased to another consumer changes nothing', async () => {
             await queue.channel<number>('n').produce(1);

@@ -8,10 +8,10 @@
  */
 import { Database } from '@deepkit/orm';
 import BetterSqlite3 from 'better-sqlite3';
-import { BrokerQueue, queueAdapterFor, QueueStorageBusyError, SqliteQueueAdapter } from '../../src';
-import { Effect, Job, openAppDatabase } from '../fixtures/orm-app';
+import { BrokerQueue, QueueStorageBusyError, SqliteQueueAdapter } from '../../src';
+import { Effect, Job } from '../fixtures/orm-app';
 import { Child } from '../support/child';
-import { MemoryLogger } from '../support/logger';
+import { AppQueue, killChildren, openAppQueue } from '../support/orm-queue';
 import { describePostgres } from '../support/postgres';
 import { createTestDatabase } from '../support/postgres-database';
 import { tempDir } from '../support/temp';
@@ -32,23 +32,18 @@ describe('sqlite: a transactional callback stalled past its lease', () => {
     let queue: BrokerQueue;
     let stalled: Child | undefined;
 
+    let app: AppQueue;
+
     beforeEach(async () => {
         dir = tempDir();
         path = dir.file('app.sqlite');
-        database = openAppDatabase('sqlite', path);
-        await database.migrate();
-        queue = new BrokerQueue(queueAdapterFor(database), { logger: new MemoryLogger() });
-        await queue.connect();
+        app = await openAppQueue('sqlite', path);
+        ({ database, queue } = app);
     });
 
     afterEach(async () => {
-        if (stalled) {
-            process.kill(stalled.pid, 'SIGCONT');
-            stalled.kill();
-            await stalled.exited;
-        }
-        await queue.close();
-        database.disconnect(true);
+        await killChildren([stalled]);
+        await app.close();
         dir.remove();
     });
 
@@ -88,22 +83,17 @@ describePostgres('postgres: a transactional callback stalled past its lease', ()
     let queue: BrokerQueue;
     let stalled: Child | undefined;
 
+    let app: AppQueue | undefined;
+
     beforeEach(async () => {
         ({ url, drop } = await createTestDatabase());
-        database = openAppDatabase('postgres', url);
-        await database.migrate();
-        queue = new BrokerQueue(queueAdapterFor(database), { logger: new MemoryLogger(), reclaimInterval: '100ms', pollInterval: '100ms' });
-        await queue.connect();
+        app = await openAppQueue('postgres', url, { reclaimInterval: '100ms', pollInterval: '100ms' });
+        ({ database, queue } = app);
     });
 
     afterEach(async () => {
-        if (stalled) {
-            process.kill(stalled.pid, 'SIGCONT');
-            stalled.kill();
-            await stalled.exited;
-        }
-        await queue?.close();
-        database?.disconnect(true);
+        await killChildren([stalled]);
+        await app?.close();
         await drop?.();
     });
 
