@@ -410,15 +410,18 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             const other = openStorage(fixture.location!);
             await other.connect();
             try {
-                const results = await queue.channel<number>('n').produceMany(Array.from({ length: 40 }, (_, i) => i));
+                const results = await queue.channel<number>('n').produceMany(Array.from({ length: 120 }, (_, i) => i));
                 await other.registerConsumer({ id: 'b', channel: 'n', host: 'h', pid: process.pid });
+                const claimed = new Set<string>();
                 const claiming = (async () => {
-                    for (let i = 0; i < 40; i++) await other.claim('n', 'b', 1, 60_000);
+                    for (let i = 0; i < 120; i++) for (const v of await other.claim('n', 'b', 1, 60_000)) claimed.add(v.id);
                 })();
                 const outcomes = [];
                 for (const { id } of results) outcomes.push(await storage.cancel('n', id));
                 await claiming;
                 expect(outcomes.filter(v => v === 'not found')).toEqual([]);
+                // A message the other connection claimed was running there: cancelled, never deleted under it.
+                expect(results.filter(({ id }, i) => claimed.has(id) && outcomes[i] !== 'cancelled')).toEqual([]);
                 const [stats] = await queue.stats('n');
                 expect(stats).toMatchObject({ pending: 0, inFlight: 0, failed: outcomes.filter(v => v === 'cancelled').length });
             } finally {
