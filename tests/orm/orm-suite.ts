@@ -9,7 +9,7 @@ import {
 } from '../../src';
 import { AppUser, Backend, User, WelcomeMail } from '../fixtures/orm-app';
 import { MemoryLogger } from '../support/logger';
-import { deferred, waitFor } from '../support/wait';
+import { deferred, waitFor, within } from '../support/wait';
 
 export interface OrmFixture {
     backend: Backend;
@@ -174,7 +174,7 @@ export function ormSuite(name: string, factory: () => Promise<OrmFixture>): void
             }, { database });
             await started.promise;
             expect(await queue.cancel('users', id)).toBe('cancelled');
-            await ended.promise;
+            await within(ended.promise, 10_000, 'the end of the cancelled transaction');
             await waitFor(async () => (await stats()).inFlight === 0, 'the slot freed');
             expect(reasons).toEqual(['cancelled']);
             expect(await fixture.adapter.getMessage(id)).toMatchObject({ state: 'failed', error: 'cancelled' });
