@@ -4,7 +4,7 @@
  *
  *     storageConformanceSuite('sqlite file', async () => ({ storage: new SqliteQueueAdapter({ path }), location: { kind: 'sqlite', path }, cleanup }));
  */
-import { BrokerQueue, BrokerQueueOptions, cancelledError, cancelWatchChannel, QueueMessageProcessing, QueueStorage, QueueValidationError } from '../src';
+import { BrokerQueue, BrokerQueueOptions, CancelResult, cancelledError, cancelWatchChannel, QueueMessageProcessing, QueueStorage, QueueValidationError } from '../src';
 import { Child } from './support/child';
 import { MemoryLogger } from './support/logger';
 import { countRows, openStorage, StorageLocation } from './support/storage-location';
@@ -416,7 +416,7 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
                 const claiming = (async () => {
                     for (let i = 0; i < 120; i++) for (const v of await other.claim('n', 'b', 1, 60_000)) claimed.add(v.id);
                 })();
-                const outcomes = [];
+                const outcomes: CancelResult[] = [];
                 for (const { id } of results) outcomes.push(await storage.cancel('n', id));
                 await claiming;
                 expect(outcomes.filter(v => v === 'not found')).toEqual([]);
