@@ -8,8 +8,9 @@ import { observeRun, ObservedRun } from './observed-run';
 import { BrokerQueueMessage } from './message';
 import { hostIdentity } from './process-liveness';
 import { backoffDelay, BrokerQueueChannelOptionsResolved, BrokerQueueConsumeOptionsResolved } from './options';
+import { abortLostRuns } from './lost-lease';
 import { RunningMessage } from './running-message';
-import { ClaimedMessage, MessageId, QueueStorage, Settlement } from './storage';
+import { cancelWatchChannel, ClaimedMessage, MessageId, QueueStorage, Settlement } from './storage';
 
 /** The adaptive prefetch leases about this much work ahead, and never more than `maxPrefetch` messages. */
 const prefetchWindowMs = 20;
@@ -66,6 +67,10 @@ export class QueueConsumer<T> {
     protected pollTimer?: NodeJS.Timeout;
     protected renewTimer?: NodeJS.Timeout;
     protected unwatch?: () => void;
+    protected unwatchCancels?: () => void;
+    /** A renewal is under way: a cancel announced meanwhile renews once more after it. */
+    protected renewing?: Promise<void>;
+    protected renewAgain = false;
     /** Moving average of callback durations, for the adaptive prefetch. */
     protected averageCallbackMs?: number;
     protected readonly timeout?: number;
@@ -89,7 +94,9 @@ export class QueueConsumer<T> {
     async start(): Promise<void> {
         await this.context.storage.registerConsumer({ id: this.id, channel: this.channel, host: hostIdentity(), pid: process.pid });
         this.unwatch = this.context.storage.watch(this.channel, () => this.wake());
-        this.renewTimer = setInterval(() => this.renew(), Math.max(50, Math.floor(this.channelOptions.lease / 3)));
+        // A message of the channel was cancelled somewhere: if it is one of ours, the renewal finds its lease gone.
+        this.unwatchCancels = this.context.storage.watch(cancelWatchChannel(this.channel), () => this.renewNow());
+        this.renewTimer = setInterval(() => this.renewNow(), Math.max(50, Math.floor(this.channelOptions.lease / 3)));
         this.renewTimer.unref();
         this.wake();
     }
@@ -118,6 +125,7 @@ export class QueueConsumer<T> {
         // abandon() has handed everything back and forgotten the consumer.
         if (this.abandoned) return;
         clearInterval(this.renewTimer);
+        this.unwatchCancels?.();
         const unstarted = this.buffer.splice(0);
         for (const message of unstarted) this.settle({ kind: 'release', id: message.id, consumerId: this.id });
         await this.context.settlements.drain();
@@ -138,6 +146,7 @@ export class QueueConsumer<T> {
         this.stopped = true;
         this.abandoned = true;
         this.unwatch?.();
+        this.unwatchCancels?.();
         clearTimeout(this.pollTimer);
         clearInterval(this.renewTimer);
         const running = this.running.map(v => v.claimed.id);
@@ -382,16 +391,22 @@ export class QueueConsumer<T> {
     /** `error`: what the callback threw, or why it was aborted; only an observer hears it. */
     protected complete(run: RunningMessage, settlement: Settlement, error?: unknown): void {
         if (run instanceof ObservedRun) run.end(settlement.kind, error);
+        const took = performance.now() - run.started;
+        this.averageCallbackMs = this.averageCallbackMs === undefined ? took : this.averageCallbackMs * 0.9 + took * 0.1;
+        this.free(run, settlement);
+    }
+
+    /** Frees the run's slot, settles it (nothing when its lease is gone) and starts what waits. */
+    protected free(run: RunningMessage, settlement?: Settlement): void {
         // At most maxParallel entries; the order does not matter.
         const index = this.running.indexOf(run);
+        if (index < 0) return;
         this.running[index] = this.running[this.running.length - 1];
         this.running.pop();
         if (run.claimed === this.alone) this.alone = undefined;
-        const took = performance.now() - run.started;
-        this.averageCallbackMs = this.averageCallbackMs === undefined ? took : this.averageCallbackMs * 0.9 + took * 0.1;
         // The slot is free before the settlement commits: settlements of many
         // callbacks share one transaction. A crash in between only means a redelivery.
-        this.settle(settlement);
+        if (settlement) this.settle(settlement);
         this.notifyIdle();
         if (!this.stopped) {
             this.startBuffered();
@@ -426,6 +441,20 @@ export class QueueConsumer<T> {
         return false;
     }
 
+    /** Renews now, or once more after the renewal under way (a cancel announced meanwhile). */
+    protected renewNow(): void {
+        if (this.renewing) {
+            this.renewAgain = true;
+            return;
+        }
+        this.renewing = this.renew().finally(() => {
+            this.renewing = undefined;
+            if (!this.renewAgain || this.abandoned) return;
+            this.renewAgain = false;
+            this.renewNow();
+        });
+    }
+
     protected async renew(): Promise<void> {
         const ids = this.running.map(v => v.claimed.id).concat(this.buffer.map(v => v.id));
         try {
@@ -437,7 +466,7 @@ export class QueueConsumer<T> {
             if (lost.length) {
                 const lostSet = new Set(lost);
                 this.buffer = this.buffer.filter(v => !lostSet.has(v.id));
-                this.context.logger.warn(`Queue consumer of channel '${this.channel}' lost the lease of ${lost.length} message(s) (${lost.join(', ')}); they are delivered again elsewhere.`);
+                await abortLostRuns(this.context, this.channel, this.running, lost, run => this.free(run));
             }
         } catch (error) {
             this.context.logger.error(`Queue consumer of channel '${this.channel}' could not renew its leases:`, error);

@@ -61,12 +61,14 @@ export class QueueLeaseLostError extends QueueError {
 }
 
 /** Why a running message's `message.signal` was aborted. More kinds will come: treat unknown ones like 'shutdown'. */
-export type QueueAbortKind = 'timeout' | 'shutdown';
+export type QueueAbortKind = 'timeout' | 'shutdown' | 'cancelled' | 'leaseLost';
 
 /**
  * The `reason` of an aborted `message.signal`. Once it is aborted, whatever
  * the callback still does settles nothing: the message was already retried
- * (`timeout`) or handed back for redelivery (`shutdown`).
+ * (`timeout`), handed back for redelivery (`shutdown`), kept as failed by an
+ * operator's `queue.cancel()` (`cancelled`), or reclaimed for another
+ * consumer after this one's lease ran out (`leaseLost`).
  */
 export class QueueMessageAbortedError extends QueueError {
     constructor(message: string, public readonly kind: QueueAbortKind) {

@@ -25,6 +25,7 @@ export * from './cli/queue-stats';
 export * from './cli/queue-failed';
 export * from './cli/queue-retry';
 export * from './cli/queue-purge';
+export * from './cli/queue-cancel';
 export * from './cli/queue-schedules';
 export * from './module-observability';
 export * from './metrics/queue-metrics';

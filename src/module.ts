@@ -3,6 +3,7 @@ import { ClassType } from '@deepkit/core';
 import { InjectorContext } from '@deepkit/injector';
 import { Logger } from '@deepkit/logger';
 import { Stopwatch } from '@deepkit/stopwatch';
+import { QueueCancelCommand } from './cli/queue-cancel';
 import { QueueFailedCommand } from './cli/queue-failed';
 import { QueuePurgeCommand } from './cli/queue-purge';
 import { QueueRetryCommand } from './cli/queue-retry';
@@ -65,7 +66,7 @@ export class BrokerQueueModule extends createModuleClass({
         },
     ],
     listeners: [BrokerQueueShutdownListener, QueueScheduleBootstrap],
-    controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand, QueueSchedulesCommand],
+    controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand, QueueCancelCommand, QueueSchedulesCommand],
     exports: [BrokerQueue, QueueStorageAdapter, QueueObservability],
 }) {
     protected dashboardGuard?: ClassType<QueueDashboardGuard>;

@@ -20,7 +20,7 @@ import {
 import { assertOutsideConsumerTransaction } from './orm/orm-session';
 import { QueueOrmDatabase } from './orm/orm-types';
 import { TransactionalConsumeCallback, TransactionalQueueConsumer } from './orm/transactional-consumer';
-import { ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, isTransactionalStorage, MessageId, QueueStorage, Settlement } from './storage';
+import { CancelResult, ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, isTransactionalStorage, MessageId, QueueStorage, Settlement } from './storage';
 import { QueueSchedules, ScheduleInfo } from './schedule/queue-schedules';
 import { ScheduleOptions } from './schedule/schedule-options';
 
@@ -282,6 +282,17 @@ export class BrokerQueue {
     async purge(channel: string, which: 'failed' | 'all'): Promise<number> {
         await this.connect();
         return this.adapter.purge(channel, which);
+    }
+
+    /**
+     * Cancels one message: pending or delayed, it is removed (`'removed'`); running, it is kept
+     * as failed with error 'cancelled' at once and its callback's `message.signal` is aborted
+     * (`'cancelled'`, reason kind `'cancelled'`) within moments in any process; done, failed or
+     * unknown: `'not found'`. See `QueueStorage.cancel`.
+     */
+    async cancel(channel: string, id: MessageId): Promise<CancelResult> {
+        await this.connect();
+        return this.adapter.cancel(channel, id);
     }
 
     protected startMaintenance(): void {

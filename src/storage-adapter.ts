@@ -2,7 +2,7 @@ import { Type } from '@deepkit/type';
 import { DeepkitBrokerBridge, DeepkitBrokerProduceOptions, DeepkitBrokerQueueMessage } from './broker-compat';
 import { Release } from './queue';
 import {
-    ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    CancelResult, ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
     FailedMessage, MessageId, MessageInfo, QueueStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from './storage';
 
@@ -41,6 +41,7 @@ export abstract class QueueStorageAdapter implements QueueStorage {
     abstract listFailed(channel: string, options: { limit: number, offset: number }): Promise<FailedMessage[]>;
     abstract retryFailed(channel: string, ids?: MessageId[]): Promise<number>;
     abstract purge(channel: string, which: 'failed' | 'all'): Promise<number>;
+    abstract cancel(channel: string, id: MessageId): Promise<CancelResult>;
     abstract clock(): Promise<number>;
     abstract upsertSchedule(schedule: ScheduleUpsert): Promise<StoredSchedule>;
     abstract removeSchedule(channel: string, key: string): Promise<boolean>;

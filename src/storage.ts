@@ -233,6 +233,25 @@ export interface ConsumerInfo {
 
 export type MessageState = 'pending' | 'delayed' | 'leased' | 'failed' | 'done';
 
+/**
+ * What `cancel()` did: `'removed'` a pending or delayed message (deleted);
+ * `'cancelled'` a leased one (kept as failed with error `cancelledError`);
+ * `'not found'` nothing (no such message in the channel, or already done or failed).
+ */
+export type CancelResult = 'removed' | 'cancelled' | 'not found';
+
+/** The stored error of a message cancelled while leased; the consumer's renewal tells a cancel from a lost lease by it. */
+export const cancelledError = 'cancelled';
+
+/**
+ * The `watch()` name on which `cancel()` announces, after its commit, that a leased message of
+ * `channel` was cancelled (in every process, as for available messages): its consumer then renews
+ * at once instead of at its next renewal, sees the lease gone and aborts the callback.
+ */
+export function cancelWatchChannel(channel: string): string {
+    return `${channel}\u001fcancelled`;
+}
+
 /** One stored message with its state, for inspection. */
 export interface MessageInfo {
     id: MessageId;
@@ -317,6 +336,17 @@ export interface QueueStorage {
 
     /** Deletes the channel's failed messages, or all of its messages. Returns how many. */
     purge(channel: string, which: 'failed' | 'all'): Promise<number>;
+
+    /**
+     * Cancels one message of the channel, atomically and durably. Pending or delayed: deleted
+     * (`'removed'`). Leased: kept as failed with error `cancelledError` and its lease ended at
+     * once (`'cancelled'`), counted as failed; its consumer's later settlement then changes
+     * nothing and its next renewal returns it as no longer owned. Done, failed, or not a message
+     * of this channel: nothing changes (`'not found'`). A removed message's deduplication record
+     * stays: cancelling does not make an exactly-once request enqueueable again. A `'cancelled'`
+     * is announced to watchers of `cancelWatchChannel(channel)` after the commit.
+     */
+    cancel(channel: string, id: MessageId): Promise<CancelResult>;
 
     /** The storage's clock in epoch ms (the database's for a networked database): schedules compute their first tick from it. */
     clock(): Promise<number>;

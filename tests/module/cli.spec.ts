@@ -93,6 +93,31 @@ describe('operator commands', () => {
         expect(neither.stderr).toContain('Name the message ids to retry (e.g. 3,7,9) or pass --all.');
     });
 
+    test('queue:cancel removes a pending or delayed message, fails a running one, and says when there is nothing to cancel', async () => {
+        // Ids in produce order: jobs 1-6 (2 failed), the delayed job 7, others 8 and 9.
+        const waiting = { id: failedIds[0] };
+        expect(await json('queue:cancel', 'other', '8')).toEqual({ channel: 'other', id: '8', result: 'removed' });
+        expect((await queue.stats('other'))[0]).toMatchObject({ pending: 1 });
+        const table = await run('queue:cancel', 'jobs', '7');
+        expect(table).toEqual({ code: 0, stdout: "Removed message 7 of channel 'jobs' (it was pending or delayed).\n", stderr: '' });
+        expect((await queue.stats('jobs'))[0]).toMatchObject({ delayed: 0 });
+
+        const failed = await run('queue:cancel', 'jobs', waiting.id);
+        expect(failed.code).toBe(1);
+        expect(failed.stderr).toContain(`Message ${waiting.id} is not pending, delayed or running in channel 'jobs'`);
+        expect((await run('queue:cancel', 'nope', '1')).stderr).toContain("Unknown channel 'nope'");
+
+        // A running message: kept as failed, and its callback's signal aborted.
+        const aborted = new Promise<string>(resolve => void queue.channel<string>('other').consume(async (_, message) => {
+            await new Promise(done => message.signal.addEventListener('abort', done));
+            resolve((message.signal.reason as { kind: string }).kind);
+        }));
+        await waitFor(async () => (await queue.stats('other'))[0].inFlight === 1, 'the running message');
+        const running = await run('queue:cancel', 'other', '9');
+        expect(running).toEqual({ code: 0, stdout: "Cancelled message 9 of channel 'other': it was running; its callback is aborted and it is kept as failed ('cancelled').\n", stderr: '' });
+        expect(await aborted).toBe('cancelled');
+    });
+
     test('queue:purge deletes failed messages or all of a channel', async () => {
         expect(await json('queue:purge', 'jobs', '--failed')).toEqual({ channel: 'jobs', which: 'failed', purged: 2 });
         expect((await queue.stats('jobs'))[0]).toMatchObject({ delayed: 1, failed: 0 });

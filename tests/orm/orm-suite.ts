@@ -9,7 +9,7 @@ import {
 } from '../../src';
 import { AppUser, Backend, User, WelcomeMail } from '../fixtures/orm-app';
 import { MemoryLogger } from '../support/logger';
-import { deferred, waitFor } from '../support/wait';
+import { deferred, waitFor, within } from '../support/wait';
 
 export interface OrmFixture {
     backend: Backend;
@@ -152,6 +152,34 @@ export function ormSuite(name: string, factory: () => Promise<OrmFixture>): void
             expect(reasons).toEqual(['QueueMessageAbortedError']);
             expect((await database.query(WelcomeMail).find()).map(v => v.attempt)).toEqual([2]);
             expect(await stats()).toMatchObject({ pending: 0, delayed: 0, inFlight: 0, failed: 0 });
+        });
+
+        test('a cancelled callback settles nothing: its transaction rolls back (writes and ack), the message stays failed', async () => {
+            // SQLite has one writer: the transaction holds the write lock, so a cancel waits for its end (see README).
+            if (fixture.adapter.singleWriter) return;
+            const channel = queue.channel<User>('users', { maxAttempts: 3 });
+            const { id } = await channel.produce({ id: 1, username: 'a' });
+            const started = deferred();
+            const reasons: string[] = [];
+            const ended = deferred();
+            // Resolves once the callback's transaction has ended, committed or not.
+            const transaction = database.transaction.bind(database);
+            database.transaction = ((callback: any) => transaction(callback).finally(() => setImmediate(ended.resolve))) as typeof database.transaction;
+            await channel.consume(async (user, message, session) => {
+                session.add(new WelcomeMail(user.id, message.attempt));
+                started.resolve();
+                // Returns normally once aborted: only the abort keeps its writes and ack from committing.
+                await new Promise(resolve => message.signal.addEventListener('abort', resolve));
+                reasons.push((message.signal.reason as { kind: string }).kind);
+            }, { database });
+            await started.promise;
+            expect(await queue.cancel('users', id)).toBe('cancelled');
+            await within(ended.promise, 10_000, 'the end of the cancelled transaction');
+            await waitFor(async () => (await stats()).inFlight === 0, 'the slot freed');
+            expect(reasons).toEqual(['cancelled']);
+            expect(await fixture.adapter.getMessage(id)).toMatchObject({ state: 'failed', error: 'cancelled' });
+            expect(await database.query(WelcomeMail).find()).toEqual([]);
+            expect(await stats()).toMatchObject({ pending: 0, inFlight: 0, failed: 1, doneLastHour: 0 });
         });
 
         test('a callback that throws rolls back its writes; the message is retried with backoff, then kept as failed', async () => {

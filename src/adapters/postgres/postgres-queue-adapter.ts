@@ -3,7 +3,7 @@ import { performance } from 'perf_hooks';
 import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
 import {
-    ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    CancelResult, cancelledError, cancelWatchChannel, ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
     FailedMessage, MessageId, MessageInfo, QueueTransaction, QueueTransactionalStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
@@ -250,6 +250,14 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
         if (which !== 'failed' && which !== 'all') throw new QueueOptionError(`purge() takes 'failed' or 'all', got ${JSON.stringify(which)}`);
         const result = await this.run('purge', [channel, which]);
         return result.rows[0].n;
+    }
+
+    async cancel(channel: string, id: MessageId): Promise<CancelResult> {
+        if (typeof id !== 'string' || !/^[1-9][0-9]{0,17}$/.test(id)) return 'not found';
+        const result = await this.run('cancel', [channel, id, cancelledError, cancelWatchChannel(channel)]);
+        const outcome: CancelResult = result.rows[0].result;
+        if (outcome === 'cancelled') this.notify.notifyLocal([cancelWatchChannel(channel)]);
+        return outcome;
     }
 
     readonly singleWriter = false;

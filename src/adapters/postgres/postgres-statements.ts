@@ -291,6 +291,23 @@ export function postgresStatementTexts(schema: string) {
             removed AS (DELETE FROM ${m} WHERE channel = $1 AND ($2 = 'all' OR state = ${FAILED}) RETURNING 1)
             SELECT count(*)::int AS n FROM removed`,
 
+        /**
+         * Params: $1 channel, $2 id, $3 error, $4 the watch name of the channel's cancels. Locks the row first: a claim or settlement committed meanwhile
+         * is what the state read here sees, so a message being claimed is cancelled, not 'not found'.
+         */
+        cancel: `
+            WITH target AS (SELECT id, state FROM ${m} WHERE channel = $1 AND id = $2::bigint AND state IN (${PENDING}, ${LEASED}) FOR UPDATE),
+            removed AS (DELETE FROM ${m} m USING target t WHERE m.id = t.id AND t.state = ${PENDING} RETURNING m.id),
+            cancelled AS (
+                UPDATE ${m} m SET state = ${FAILED}, last_error = $3, settled_at = now(), attempt = m.attempt - m.doubtful, doubtful = 0, ${lost}
+                FROM target t WHERE m.id = t.id AND t.state = ${LEASED}
+                RETURNING m.channel
+            ),
+            counted AS (${count({ failed: 'count(*)' }, 'FROM cancelled GROUP BY channel')}),
+            woken AS (SELECT count(${wake('$4')}) AS n FROM (SELECT 1 FROM cancelled LIMIT 1) c)
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM removed) THEN 'removed' WHEN EXISTS (SELECT 1 FROM cancelled) THEN 'cancelled' ELSE 'not found' END AS result
+            FROM woken`,
+
         /** Params: $1 channel, $2 search text or null, $3 search as an id or null, $4 ILIKE pattern, $5 search as UTF-8 bytes. */
         searchFailedCount: `SELECT count(*)::int AS n FROM ${m} WHERE ${failedMatch}`,
 

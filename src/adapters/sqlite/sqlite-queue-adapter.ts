@@ -7,7 +7,7 @@ import { QueueClosedError, QueueOptionError } from '../../errors';
 import { hostIdentity, isProcessAlive, processStartTime } from '../../process-liveness';
 import { latencyBucket, latencyBucketCount } from '../../latency-buckets';
 import {
-    ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    CancelResult, cancelledError, cancelWatchChannel, ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
     FailedMessage, MessageId, MessageInfo, QueueTransaction, QueueTransactionalStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
@@ -351,6 +351,20 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
             s.purgeDedup.run(channel);
             return s.purgeAll.run(channel).changes;
         }, true);
+    }
+
+    async cancel(channel: string, id: MessageId): Promise<CancelResult> {
+        const { s } = this.#open();
+        if (!rowIdPattern.test(String(id))) return 'not found';
+        const now = Date.now();
+        const result = await this.#write((): CancelResult => {
+            if (s.cancelPending.run(channel, Number(id)).changes) return 'removed';
+            if (!s.cancelLeased.run(cancelledError, now, channel, Number(id)).changes) return 'not found';
+            countMinute(s, channel, now, { failed: 1 });
+            return 'cancelled';
+        }, true);
+        if (result === 'cancelled') this.wake.notify([cancelWatchChannel(channel)]);
+        return result;
     }
 
     async clock(): Promise<number> {

@@ -71,6 +71,10 @@ const sql = {
     purgeFailed: `DELETE FROM queue_messages WHERE channel = ? AND state = ${FAILED}`,
     purgeAll: 'DELETE FROM queue_messages WHERE channel = ?',
     purgeDedup: 'DELETE FROM queue_dedup WHERE channel = ?',
+    /** Params: channel, id. Pending or delayed: gone. */
+    cancelPending: `DELETE FROM queue_messages WHERE channel = ? AND id = ? AND state = ${PENDING}`,
+    /** Params: error, settled_at, channel, id. Leased: failed at once, so its consumer's settlement and renewal find it gone. */
+    cancelLeased: `UPDATE queue_messages SET state = ${FAILED}, last_error = ?, settled_at = ?, ${clearDoubt}, ${lost} WHERE channel = ? AND id = ? AND state = ${LEASED}`,
     countFailed: `SELECT COUNT(*) AS n FROM queue_messages WHERE channel = ? AND state = ${FAILED}`,
     /** Params: channel, id (or -1), LIKE pattern, payload bytes; then limit, offset. */
     searchFailed: `SELECT id, channel, attempt, max_attempts, last_error, produced_at, settled_at, payload FROM queue_messages WHERE ${failedMatch} ORDER BY id LIMIT ? OFFSET ?`,
