@@ -5,6 +5,7 @@ import { Logger } from '@deepkit/logger';
 import { Stopwatch } from '@deepkit/stopwatch';
 import { QueueFailedCommand } from './cli/queue-failed';
 import { QueuePurgeCommand } from './cli/queue-purge';
+import { QueuePauseCommand, QueueResumeCommand } from './cli/queue-pause';
 import { QueueRetryCommand } from './cli/queue-retry';
 import { QueueSchedulesCommand } from './cli/queue-schedules';
 import { QueueStatsCommand } from './cli/queue-stats';
@@ -65,7 +66,7 @@ export class BrokerQueueModule extends createModuleClass({
         },
     ],
     listeners: [BrokerQueueShutdownListener, QueueScheduleBootstrap],
-    controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand, QueueSchedulesCommand],
+    controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand, QueueSchedulesCommand, QueuePauseCommand, QueueResumeCommand],
     exports: [BrokerQueue, QueueStorageAdapter, QueueObservability],
 }) {
     protected dashboardGuard?: ClassType<QueueDashboardGuard>;
