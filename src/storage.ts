@@ -136,7 +136,7 @@ export interface ChannelStats {
  * row (see src/flow/flow-claim.ts for the shared arithmetic):
  * - `concurrency`: at most this many messages of the channel leased at once (prefetched ones included).
  * - `rate`: at most `max` deliveries claimed per fixed window of `per` ms; a window opens at the
- *   first claim after the previous one ended.
+ *   first claim that takes a message after the previous window ended (an empty claim opens none).
  * A channel without limits and not paused has no stored row, and its claim takes no extra lock.
  */
 export interface FlowLimits {

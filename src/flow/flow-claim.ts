@@ -4,8 +4,9 @@
  * channel's row (SQLite: its single writer; PostgreSQL: the row locked FOR UPDATE),
  * with the leased count read after taking it: two claims never both see room.
  *
- * The rate limit uses fixed windows: a window opens at the first claim after the
- * previous one ended and lasts `per` ms; claims in it start at most `max` deliveries.
+ * The rate limit uses fixed windows: a window opens at the first claim that takes a message
+ * after the previous window ended, and lasts `per` ms; claims in it take at most `max` messages.
+ * The adapters store the window only when a claim took something: an empty claim opens none.
  */
 
 /** A channel's row of queue_channels, as the adapters read it. */

@@ -39,7 +39,7 @@ export async function postgresFlowClaim(
             const plan: FlowClaimPlan = planFlowClaim(flow, leased, stored.now, limit);
             const rows = plan.take > 0 ? (await run('claim', [channel, plan.take, consumerId, lease, true])).rows : [];
             const claimed = rows.filter(row => row.id !== null).length;
-            if (flow.rateMax !== null && !flow.paused) await run('flowWindow', [channel, plan.windowStart, plan.windowCount + claimed]);
+            if (flow.rateMax !== null && claimed) await run('flowWindow', [channel, plan.windowStart, plan.windowCount + claimed]);
             result = { rows, flow, wait: flowWait(flow, plan, leased, claimed, stored.now) };
         }
         await client.query({ text: 'COMMIT' });

@@ -43,7 +43,7 @@ export function sqliteFlowClaim<R>(s: SqliteStatements, channel: string, now: nu
     const leased = flow.concurrency === null ? 0 : (s.leasedCount.get(channel) as { n: number }).n;
     const plan: FlowClaimPlan = planFlowClaim(flow, leased, now, limit);
     const rows = plan.take > 0 ? claim(plan.take) : [];
-    if (flow.rateMax !== null && !flow.paused) s.flowWindow.run(plan.windowStart, plan.windowCount + rows.length, channel);
+    if (flow.rateMax !== null && rows.length) s.flowWindow.run(plan.windowStart, plan.windowCount + rows.length, channel);
     return { rows, flow, wait: flowWait(flow, plan, leased, rows.length, now) };
 }
 
