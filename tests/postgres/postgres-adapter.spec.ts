@@ -239,7 +239,7 @@ describePostgres('postgres adapter', () => {
         // Local to the statement's transaction: a pool shared with the application keeps its setting.
         const client = await postgresClient();
         try {
-            await client.query(statements.claim.text, ['n', 1, 'c', 60_000]);
+            await client.query(statements.claim.text, ['n', 1, 'c', 60_000, false]);
             expect((await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit).toBe('on');
         } finally {
             await client.end();
