@@ -1,4 +1,5 @@
 import { randomUUID } from 'crypto';
+import { declareChannelFlow } from './flow/flow-declare';
 import { performance } from 'perf_hooks';
 import { Batcher, BatchWaiter } from './batcher';
 import { MessageCodec } from './codec';
@@ -92,6 +93,7 @@ export class QueueConsumer<T> {
     }
 
     async start(): Promise<void> {
+        await declareChannelFlow(this.context.storage, this.context.logger, this.channel, { ...this.channelOptions.flow, ...this.options.flow });
         await this.context.storage.registerConsumer({ id: this.id, channel: this.channel, host: hostIdentity(), pid: process.pid });
         this.unwatch = this.context.storage.watch(this.channel, () => this.wake());
         // A message of the channel was cancelled somewhere: if it is one of ours, the renewal finds its lease gone.

@@ -26,6 +26,8 @@ export * from './cli/queue-failed';
 export * from './cli/queue-retry';
 export * from './cli/queue-purge';
 export * from './cli/queue-cancel';
+export * from './cli/queue-pause';
+export * from './flow/flow-options';
 export * from './cli/queue-schedules';
 export * from './module-observability';
 export * from './metrics/queue-metrics';

@@ -1,6 +1,8 @@
 import { Duration, maxStoredDuration, maxTimerDuration, parseDuration } from './duration';
 import { QueueOptionError } from './errors';
 import { QueueOrmDatabase, QueueOrmSession } from './orm/orm-types';
+import { FlowOptions, parseFlowOptions } from './flow/flow-options';
+import { FlowLimits } from './storage';
 
 /** How a channel treats repeated messages. Same values as `@deepkit/broker`'s enum. */
 export enum QueueMessageProcessing {
@@ -26,7 +28,8 @@ export interface BackoffOptionsResolved {
     maxDelay: number;
 }
 
-export interface BrokerQueueChannelOptions {
+/** `concurrency` and `rateLimit` (src/flow/flow-options.ts) bound the channel across every consumer, process and host. */
+export interface BrokerQueueChannelOptions extends FlowOptions {
     /** Default `QueueMessageProcessing.atLeastOnce`. */
     process?: QueueMessageProcessing;
     /** exactlyOnce only: how long a produced hash blocks an identical message. Default `'5m'`. */
@@ -51,6 +54,8 @@ export interface BrokerQueueChannelOptionsResolved {
     lease: number;
     retention: number;
     timeout?: number;
+    /** Global flow limits (`concurrency`, `rateLimit`), declared by each consumer of the channel. Default: none. */
+    flow: FlowLimits;
 }
 
 export interface BrokerQueueProduceOptions {
@@ -78,7 +83,8 @@ export interface BrokerQueueProduceOptionsResolved {
     deduplication?: { hash?: string, interval: number };
 }
 
-export interface BrokerQueueConsumeOptions {
+/** `concurrency` and `rateLimit` here override the channel's (they are still global, not per consumer). */
+export interface BrokerQueueConsumeOptions extends FlowOptions {
     /** Callbacks running at once in this consumer. Default 1. */
     maxParallel?: number;
     /**
@@ -109,6 +115,8 @@ export interface BrokerQueueConsumeOptionsResolved {
     adaptivePrefetch: boolean;
     database?: QueueOrmDatabase;
     timeout?: number;
+    /** Only the flow limits these options set; they override the channel's. */
+    flow: FlowLimits;
 }
 
 /** A timer: at most maxTimerDuration (Node fires a longer one after 1 ms). */
@@ -163,6 +171,7 @@ export const defaultChannelOptions: BrokerQueueChannelOptionsResolved = {
     backoff: defaultBackoff,
     lease: 30_000,
     retention: 0,
+    flow: {},
 };
 
 /** `defaults` lets a module config change the defaults of every channel. */
@@ -170,7 +179,7 @@ export function parseChannelOptions(
     options: BrokerQueueChannelOptions = {},
     defaults: BrokerQueueChannelOptionsResolved = defaultChannelOptions,
 ): BrokerQueueChannelOptionsResolved {
-    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention', 'timeout'], 'channel');
+    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention', 'timeout', 'concurrency', 'rateLimit'], 'channel');
     return {
         process: options.process === undefined ? defaults.process : parseProcess(options.process, 'process'),
         deduplicationInterval: options.deduplicationInterval === undefined ? defaults.deduplicationInterval : parseDuration(options.deduplicationInterval, 'deduplicationInterval', 1, maxStoredDuration),
@@ -180,6 +189,7 @@ export function parseChannelOptions(
         lease: options.lease === undefined ? defaults.lease : parseDuration(options.lease, 'lease', 100),
         retention: options.retention === undefined ? defaults.retention : parseDuration(options.retention, 'retention', 0, maxStoredDuration),
         timeout: options.timeout === undefined ? defaults.timeout : parseTimeout(options.timeout),
+        flow: parseFlowOptions(options, defaults.flow ?? {}),
     };
 }
 
@@ -221,7 +231,7 @@ export function parseProduceOptions(options: BrokerQueueProduceOptions | undefin
 }
 
 export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): BrokerQueueConsumeOptionsResolved {
-    rejectUnknown(options, ['maxParallel', 'prefetch', 'database', 'timeout'], 'consume');
+    rejectUnknown(options, ['maxParallel', 'prefetch', 'database', 'timeout', 'concurrency', 'rateLimit'], 'consume');
     const maxParallel = options.maxParallel === undefined ? 1 : parseInteger(options.maxParallel, 'maxParallel', 1, 10_000);
     return {
         maxParallel,
@@ -229,6 +239,7 @@ export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): Br
         adaptivePrefetch: options.prefetch === undefined,
         database: options.database,
         timeout: options.timeout === undefined ? undefined : parseTimeout(options.timeout),
+        flow: parseFlowOptions(options),
     };
 }
 

@@ -279,6 +279,21 @@ export class BrokerQueue {
         return this.adapter.retryFailed(channel, ids);
     }
 
+    /**
+     * Stops new deliveries of the channel in every process and host, persisted (until `resume()`).
+     * Produces are still stored; running callbacks finish.
+     */
+    async pause(channel: string): Promise<void> {
+        await this.connect();
+        await this.adapter.setPaused(channel, true);
+    }
+
+    /** Delivers the channel's messages again; idle consumers everywhere are woken at once. */
+    async resume(channel: string): Promise<void> {
+        await this.connect();
+        await this.adapter.setPaused(channel, false);
+    }
+
     async purge(channel: string, which: 'failed' | 'all'): Promise<number> {
         await this.connect();
         return this.adapter.purge(channel, which);

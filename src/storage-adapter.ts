@@ -2,7 +2,7 @@ import { Type } from '@deepkit/type';
 import { DeepkitBrokerBridge, DeepkitBrokerProduceOptions, DeepkitBrokerQueueMessage } from './broker-compat';
 import { Release } from './queue';
 import {
-    CancelResult, ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    CancelResult, ChannelMinute, ChannelStats, FlowLimits, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
     FailedMessage, MessageId, MessageInfo, QueueStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from './storage';
 
@@ -31,6 +31,8 @@ export abstract class QueueStorageAdapter implements QueueStorage {
     abstract registerConsumer(consumer: ConsumerRegistration): Promise<void>;
     abstract unregisterConsumer(consumerId: string): Promise<void>;
     abstract claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]>;
+    abstract declareFlow(channel: string, limits: FlowLimits): Promise<FlowLimits>;
+    abstract setPaused(channel: string, paused: boolean): Promise<void>;
     abstract renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]>;
     abstract settle(settlements: Settlement[]): Promise<MessageId[]>;
     abstract reclaimAbandoned(): Promise<number>;

@@ -126,6 +126,22 @@ export interface ChannelStats {
     doneLastHour: number;
     /** Processed per second over the last minute. */
     ratePerSecond: number;
+    /** Paused with `setPaused()`: produces are stored, nothing new is delivered. */
+    paused: boolean;
+}
+
+/**
+ * A channel's global flow limits, across every consumer, process and host. Enforced by the
+ * adapter inside the claim's transaction, on the database, while it holds the channel's stored
+ * row (see src/flow/flow-claim.ts for the shared arithmetic):
+ * - `concurrency`: at most this many messages of the channel leased at once (prefetched ones included).
+ * - `rate`: at most `max` deliveries claimed per fixed window of `per` ms; a window opens at the
+ *   first claim that takes a message after the previous window ended (an empty claim opens none).
+ * A channel without limits and not paused has no stored row, and its claim takes no extra lock.
+ */
+export interface FlowLimits {
+    concurrency?: number;
+    rate?: { max: number, per: number };
 }
 
 export interface FailedMessage {
@@ -295,6 +311,20 @@ export interface QueueStorage {
      */
     claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]>;
 
+    /**
+     * Stores the channel's flow limits (see `FlowLimits`), replacing the stored ones, and returns the
+     * limits stored before (`{}` when none). Keeps the paused state and the current rate window.
+     * Every claim from then on, in any process, stays within them.
+     */
+    declareFlow(channel: string, limits: FlowLimits): Promise<FlowLimits>;
+
+    /**
+     * Persists the channel's paused state. A paused channel still stores produces; claims return
+     * nothing, leases already taken stay and settle as usual. Resuming wakes the channel's
+     * consumers in every process (as `watch()` does for new messages).
+     */
+    setPaused(channel: string, paused: boolean): Promise<void>;
+
     /** Extends the leases of these messages; returns the ids the consumer no longer owns. */
     renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]>;
 
@@ -302,6 +332,8 @@ export interface QueueStorage {
      * Applies all settlements (start records included) in one transaction; returns the ids that were no
      * longer leased to their consumer. A done, retry or fail also gives back the attempts of earlier leases
      * lost unrecorded: the callback ran to its end, so those losses were not its doing.
+     * On a channel with a `concurrency` limit, a settlement that ends a lease wakes the channel's watchers
+     * in every process (a slot is free).
      */
     settle(settlements: Settlement[]): Promise<MessageId[]>;
 
@@ -313,7 +345,11 @@ export interface QueueStorage {
      */
     reclaimAbandoned(): Promise<number>;
 
-    /** Milliseconds until the next delayed message of the channel becomes available; undefined when none is delayed. */
+    /**
+     * Milliseconds until the next delayed message of the channel becomes available; undefined when none is delayed.
+     * Right after a claim held back by flow control: undefined when paused or every `concurrency` slot is leased
+     * (a resume or a settlement of the channel wakes its watchers), the ms until the rate window ends when it is used up.
+     */
     nextAvailableIn(channel: string): Promise<number | undefined>;
 
     /**

@@ -111,7 +111,16 @@ describe('options', () => {
             backoff: { delay: 1000, factor: 2, maxDelay: 600_000 },
             lease: 30_000,
             retention: 0,
+            flow: {},
         });
+    });
+
+    test('flow options parse once; consume options override the channel\'s', () => {
+        expect(parseChannelOptions({ concurrency: 2, rateLimit: { max: 100, per: '1s' } }).flow).toEqual({ concurrency: 2, rate: { max: 100, per: 1000 } });
+        expect(parseConsumeOptions({ concurrency: 3 }).flow).toEqual({ concurrency: 3 });
+        expect(parseConsumeOptions().flow).toEqual({});
+        expect(() => parseConsumeOptions({ rateLimit: { max: 0, per: '1s' } })).toThrow(/'rateLimit.max' must be an integer from 1/);
+        expect(() => parseChannelOptions({ rateLimit: { max: 1, per: '1s', burst: 2 } as any })).toThrow(/Unknown rateLimit option 'burst'/);
     });
 
     test.each([

@@ -44,19 +44,30 @@ describe('operator commands', () => {
     test('queue:stats shows every state per channel', async () => {
         const stats = await json('queue:stats');
         expect(stats).toEqual([
-            { channel: 'jobs', pending: 0, delayed: 1, inFlight: 0, failed: 2, doneLastHour: 4, ratePerSecond: expect.any(Number) },
-            { channel: 'other', pending: 2, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0 },
+            { channel: 'jobs', pending: 0, delayed: 1, inFlight: 0, failed: 2, doneLastHour: 4, ratePerSecond: expect.any(Number), paused: false },
+            { channel: 'other', pending: 2, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0, paused: false },
         ]);
         expect(stats[0].ratePerSecond).toBeGreaterThan(0);
 
         const table = await run('queue:stats');
         expect(table.code).toBe(0);
         const lines = table.stdout.trimEnd().split('\n');
-        expect(lines[0]).toMatch(/^channel\s+pending\s+delayed\s+in flight\s+failed\s+done \(1h\)\s+rate\/s$/);
-        expect(lines[1]).toMatch(/^jobs\s+0\s+1\s+0\s+2\s+4\s+[\d.]+$/);
-        expect(lines[2]).toMatch(/^other\s+2\s+0\s+0\s+0\s+0\s+0$/);
+        expect(lines[0]).toMatch(/^channel\s+pending\s+delayed\s+in flight\s+failed\s+done \(1h\)\s+rate\/s\s+state$/);
+        expect(lines[1]).toMatch(/^jobs\s+0\s+1\s+0\s+2\s+4\s+[\d.]+\s+running$/);
+        expect(lines[2]).toMatch(/^other\s+2\s+0\s+0\s+0\s+0\s+0\s+running$/);
 
         expect(await json('queue:stats', 'other')).toHaveLength(1);
+    });
+
+    test('queue:pause and queue:resume persist the state that queue:stats shows', async () => {
+        expect(await json('queue:pause', 'other')).toEqual({ channel: 'other', paused: true });
+        expect((await queue.stats('other'))[0].paused).toBe(true);
+        const table = await run('queue:stats');
+        expect(table.stdout).toMatch(/other\s+2\s+0\s+0\s+0\s+0\s+0\s+paused/);
+        const resumed = await run('queue:resume', 'other');
+        expect(resumed.code).toBe(0);
+        expect(resumed.stdout).toContain("Resumed channel 'other'");
+        expect((await queue.stats('other'))[0].paused).toBe(false);
     });
 
     test('queue:failed lists ids, attempts and the last error', async () => {

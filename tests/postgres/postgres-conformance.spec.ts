@@ -1,6 +1,7 @@
 import { PostgresQueueAdapter } from '../../src';
 import { scheduleConformanceSuite } from '../schedule-suite';
 import { storageConformanceSuite } from '../storage-suite';
+import { flowConformanceSuite } from '../flow-suite';
 import { describePostgres, dropSchema, postgresUrl, testSchema } from '../support/postgres';
 
 describePostgres('postgres', () => {
@@ -14,4 +15,5 @@ describePostgres('postgres', () => {
     };
     storageConformanceSuite('postgres', postgres);
     scheduleConformanceSuite('postgres', postgres);
+    flowConformanceSuite('postgres', postgres);
 });

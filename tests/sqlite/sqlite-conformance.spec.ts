@@ -1,6 +1,7 @@
 import { SqliteQueueAdapter } from '../../src';
 import { scheduleConformanceSuite } from '../schedule-suite';
 import { storageConformanceSuite } from '../storage-suite';
+import { flowConformanceSuite } from '../flow-suite';
 import { tempDir } from '../support/temp';
 
 const sqliteFile = async () => {
@@ -13,4 +14,6 @@ const sqliteMemory = async () => ({ storage: new SqliteQueueAdapter({ path: ':me
 storageConformanceSuite('sqlite file', sqliteFile);
 storageConformanceSuite('sqlite :memory:', sqliteMemory, { shared: false });
 scheduleConformanceSuite('sqlite file', sqliteFile);
+flowConformanceSuite('sqlite file', sqliteFile);
+flowConformanceSuite('sqlite :memory:', sqliteMemory, { shared: false });
 scheduleConformanceSuite('sqlite :memory:', sqliteMemory);

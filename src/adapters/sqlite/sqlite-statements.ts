@@ -30,6 +30,17 @@ const sql = {
         WHERE id IN (SELECT id FROM queue_messages WHERE channel = ? AND state = ${PENDING} AND available_at <= ? ORDER BY priority DESC, available_at, id LIMIT ?)
         RETURNING CAST(id AS TEXT) AS id, id AS seq, channel, payload, attempt - doubtful AS attempt, doubtful > 0 AS record_start,
             max_attempts, priority, produced_at, available_at, scheduled_at, headers`,
+    // Flow control (src/flow): a channel's row exists only while it has limits or is paused.
+    flowGet: 'SELECT paused, concurrency, rate_max, rate_per_ms, window_start, window_count FROM queue_channels WHERE channel = ?',
+    leasedCount: `SELECT COUNT(*) AS n FROM queue_messages WHERE channel = ? AND state = ${LEASED}`,
+    flowWindow: 'UPDATE queue_channels SET window_start = ?, window_count = ? WHERE channel = ?',
+    /** Params: channel, concurrency, rate max, rate per ms (nulls for none). Keeps paused and the window. */
+    flowDeclare: `INSERT INTO queue_channels (channel, concurrency, rate_max, rate_per_ms) VALUES (?, ?, ?, ?)
+        ON CONFLICT (channel) DO UPDATE SET concurrency = excluded.concurrency, rate_max = excluded.rate_max, rate_per_ms = excluded.rate_per_ms`,
+    flowPause: 'INSERT INTO queue_channels (channel, paused) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET paused = excluded.paused',
+    /** A row without limits and not paused goes, so that the channel's claims take the fast path again. */
+    flowDropIdle: 'DELETE FROM queue_channels WHERE channel = ? AND paused = 0 AND concurrency IS NULL AND rate_max IS NULL',
+    pausedChannels: 'SELECT channel FROM queue_channels WHERE paused = 1',
     renew: `UPDATE queue_messages SET lease_until = ? WHERE ${leasedBy}`,
     start: `UPDATE queue_messages SET started = 1 WHERE ${leasedBy} RETURNING channel`,
     deleteLeased: `DELETE FROM queue_messages WHERE ${leasedBy} RETURNING channel`,
