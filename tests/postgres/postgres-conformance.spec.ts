@@ -1,4 +1,5 @@
 import { PostgresQueueAdapter } from '../../src';
+import { limitsConformanceSuite } from '../limits-suite';
 import { scheduleConformanceSuite } from '../schedule-suite';
 import { storageConformanceSuite } from '../storage-suite';
 import { describePostgres, dropSchema, postgresUrl, testSchema } from '../support/postgres';
@@ -14,4 +15,5 @@ describePostgres('postgres', () => {
     };
     storageConformanceSuite('postgres', postgres);
     scheduleConformanceSuite('postgres', postgres);
+    limitsConformanceSuite('postgres', postgres);
 });

@@ -1,4 +1,5 @@
 import { SqliteQueueAdapter } from '../../src';
+import { limitsConformanceSuite } from '../limits-suite';
 import { scheduleConformanceSuite } from '../schedule-suite';
 import { storageConformanceSuite } from '../storage-suite';
 import { tempDir } from '../support/temp';
@@ -14,3 +15,4 @@ storageConformanceSuite('sqlite file', sqliteFile);
 storageConformanceSuite('sqlite :memory:', sqliteMemory, { shared: false });
 scheduleConformanceSuite('sqlite file', sqliteFile);
 scheduleConformanceSuite('sqlite :memory:', sqliteMemory);
+limitsConformanceSuite('sqlite file', sqliteFile);

@@ -166,8 +166,8 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
         await this.run('unregister', [consumerId], { idempotent: true });
     }
 
-    async claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]> {
-        const result = await this.run('claim', [channel, limit, consumerId, lease]);
+    async claim(channel: string, consumerId: string, limit: number, lease: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<ClaimedMessage[]> {
+        const result = await this.run('claim', [channel, limit, consumerId, lease, maxBytes]);
         const partial = result.rows.length < limit || result.rows.some(row => row.id === null);
         if (partial) this.nextAfterClaim.set(channel, { ms: result.rows[0]?.next_ms ?? null, at: performance.now() });
         else this.nextAfterClaim.delete(channel);

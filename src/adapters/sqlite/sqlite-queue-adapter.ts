@@ -189,13 +189,13 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
         this.wake.notify(channels);
     }
 
-    async claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]> {
+    async claim(channel: string, consumerId: string, limit: number, lease: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<ClaimedMessage[]> {
         const { s } = this.#open();
         const now = Date.now();
         // Look before taking the write lock: an idle poll never blocks writers.
         if (!this.guard(() => s.anyReady.get(channel, now))) return [];
         const rows = await this.#write(() => {
-            const rows = s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[];
+            const rows = s.claim.all(consumerId, now + lease, channel, now, limit, maxBytes) as MessageRow[];
             if (rows.length) {
                 const latency = new Array(latencyBucketCount).fill(0);
                 let latencySum = 0;
