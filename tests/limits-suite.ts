@@ -87,8 +87,24 @@ export function limitsConformanceSuite(name: string, factory: () => Promise<Stor
             expect(await queue.schedules('reports')).toEqual([]);
         });
 
+        /** The storage with settlements that take `ms` longer: finished messages stay leased meanwhile. */
+        function slowSettling(ms: number): QueueStorage {
+            return new Proxy(storage, {
+                get(target, property) {
+                    if (property === 'settle') return async (...args: Parameters<QueueStorage['settle']>) => {
+                        await new Promise(resolve => setTimeout(resolve, ms));
+                        return target.settle(...args);
+                    };
+                    const value = (target as any)[property];
+                    return typeof value === 'function' ? value.bind(target) : value;
+                },
+            });
+        }
+
         test('a consumer with a small prefetchBytes never holds more than that many payload bytes (leases in storage)', async () => {
-            const queue = makeQueue();
+            // Slow settlements: a finished message stays leased until its settlement commits, and counts until then.
+            const queue = new BrokerQueue(slowSettling(20), { logger, pollInterval: 50, reclaimInterval: 100 });
+            queues.push(queue);
             const channel = queue.channel<string>('big', { maxMessageSize: '16kb' });
             const count = 24;
             await channel.produceMany(Array.from({ length: count }, (_, i) => text(10 * kb, String.fromCharCode(97 + i % 26))));
