@@ -36,10 +36,3 @@ export function parseByteSize(value: ByteSize, option: string, min = 1, max = ma
     return Math.floor(bytes);
 }
 
-/** `16777216` as `'16 MiB'`, for messages. */
-export function formatBytes(bytes: number): string {
-    for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
-        if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
-    }
-    return `${bytes} bytes`;
-}
