@@ -5,6 +5,7 @@ import { Batcher, BatchWaiter } from './batcher';
 import { MessageCodec } from './codec';
 import { QueueDecodeError, QueueMessageAbortedError } from './errors';
 import { QueueInstrumentation } from './instrumentation';
+import { claimByteBudget, heldBytes, SettlingBytes } from './message-limits';
 import { observeRun, ObservedRun } from './observed-run';
 import { BrokerQueueMessage } from './message';
 import { hostIdentity } from './process-liveness';
@@ -77,6 +78,10 @@ export class QueueConsumer<T> {
     protected readonly timeout?: number;
     /** A message that asks to record its start (`recordStart`): while set, nothing else starts. */
     protected alone?: ClaimedMessage;
+    /** Finished, still leased until the settlement commits: counted against `prefetchBytes`. */
+    protected readonly settling = new SettlingBytes();
+    /** A claim was skipped for `prefetchBytes`: a committed settlement frees bytes and claims again. */
+    protected overBudget = false;
 
     constructor(
         protected readonly context: ConsumerContext,
@@ -215,13 +220,16 @@ export class QueueConsumer<T> {
         try {
             this.wanted = false;
             const limit = this.capacity();
-            if (limit <= 0 || this.stopped) return;
-            const claimed = await this.context.storage.claim(this.channel, this.id, limit, this.channelOptions.lease);
+            const maxBytes = claimByteBudget(heldBytes(this.running, this.buffer) + this.settling.total, this.options.prefetchBytes, this.channelOptions.maxMessageSize);
+            this.overBudget = maxBytes <= 0;
+            if (limit <= 0 || maxBytes <= 0 || this.stopped) return;
+            const claimed = await this.context.storage.claim(this.channel, this.id, limit, this.channelOptions.lease, maxBytes);
             this.buffer.push(...claimed);
             if (this.stopped) return;
             // A full batch means more may be waiting: claim again once a slot frees up. A short one
             // drained the channel; that holds before the callbacks run, whose end must not claim again.
-            const full = claimed.length === limit;
+            // A batch cut short by maxBytes is full too: the next message may not have fit.
+            const full = claimed.length === limit || heldBytes([], claimed) > maxBytes - this.channelOptions.maxMessageSize;
             if (!full && !this.wanted) this.drained = true;
             this.startBuffered();
             // Every callback of this claim ran synchronously: write their settlements in this turn.
@@ -408,7 +416,7 @@ export class QueueConsumer<T> {
         if (run.claimed === this.alone) this.alone = undefined;
         // The slot is free before the settlement commits: settlements of many
         // callbacks share one transaction. A crash in between only means a redelivery.
-        if (settlement) this.settle(settlement);
+        if (settlement) this.settle(settlement, run.claimed.payload.byteLength);
         this.notifyIdle();
         if (!this.stopped) {
             this.startBuffered();
@@ -419,17 +427,26 @@ export class QueueConsumer<T> {
         }
     }
 
-    protected settle(settlement: Settlement): void {
+    /** `bytes`: the payload size, counted as held until the settlement commits. */
+    protected settle(settlement: Settlement, bytes = 0): void {
+        this.settling.push(bytes);
         this.context.settlements.push(settlement, this.settled);
+    }
+
+    protected settlementWritten(): void {
+        this.settling.shift();
+        if (this.overBudget) this.wake();
     }
 
     /** Hears each settlement's outcome; one object per consumer, not a promise per message. */
     protected readonly settled: BatchWaiter<Settlement, MessageId | undefined> = {
         done: (settlement, lost) => {
+            this.settlementWritten();
             if (lost === undefined) return;
             this.context.logger.warn(`Queue message ${settlement.id} of channel '${this.channel}' was reclaimed from this consumer before it settled (lease expired?); its result '${settlement.kind}' was dropped and it will be delivered again.`);
         },
         failed: (settlement, error) => {
+            this.settlementWritten();
             // The lease stays with us until it expires; then the message is delivered again.
             this.context.logger.error(`Queue message ${settlement.id} of channel '${this.channel}' could not be settled as '${settlement.kind}':`, error);
         },

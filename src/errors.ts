@@ -23,6 +23,21 @@ export class QueueValidationError extends QueueError {
     }
 }
 
+/**
+ * A message is larger, serialized, than its channel's `maxMessageSize`. Nothing was stored (in
+ * `produceMany()`, none of the list).
+ */
+export class QueueMessageTooLargeError extends QueueError {
+    constructor(
+        public readonly channel: string,
+        /** The serialized (BSON) size in bytes. */
+        public readonly size: number,
+        public readonly limit: number,
+    ) {
+        super(`A message of channel '${channel}' is ${size} bytes serialized, more than the ${limit} bytes of option 'maxMessageSize'; nothing was stored. Raise 'maxMessageSize' (channel option, or channelDefaults of the queue) or store large data elsewhere and send a reference.`);
+    }
+}
+
 /** A stored payload could not be decoded into the channel's type (the type changed, or the bytes are corrupt). */
 export class QueueDecodeError extends QueueError {
 }

@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './duration';
+export * from './byte-size';
 export * from './options';
 export * from './storage';
 export * from './latency-buckets';

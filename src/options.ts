@@ -1,3 +1,4 @@
+import { ByteSize, parseByteSize } from './byte-size';
 import { Duration, maxStoredDuration, maxTimerDuration, parseDuration } from './duration';
 import { QueueOptionError } from './errors';
 import { QueueOrmDatabase, QueueOrmSession } from './orm/orm-types';
@@ -44,6 +45,12 @@ export interface BrokerQueueChannelOptions extends FlowOptions {
     retention?: Duration;
     /** Default `timeout` of this channel's consumers. Default: none. */
     timeout?: Duration;
+    /**
+     * The largest message `produce()`, `produceMany()` and `schedule()` accept, measured after BSON
+     * serialization: bytes or a size like `'16mb'`, at most 1,000,000,000. A larger one is rejected
+     * with `QueueMessageTooLargeError` and nothing is stored. Default `'16mb'` (16 MiB).
+     */
+    maxMessageSize?: ByteSize;
 }
 
 export interface BrokerQueueChannelOptionsResolved {
@@ -56,6 +63,7 @@ export interface BrokerQueueChannelOptionsResolved {
     timeout?: number;
     /** Global flow limits (`concurrency`, `rateLimit`), declared by each consumer of the channel. Default: none. */
     flow: FlowLimits;
+    maxMessageSize: number;
 }
 
 export interface BrokerQueueProduceOptions {
@@ -106,6 +114,14 @@ export interface BrokerQueueConsumeOptions extends FlowOptions {
      * nothing. Default: the channel's `timeout`, else none.
      */
     timeout?: Duration;
+    /**
+     * The most payload bytes this consumer holds at once, running and prefetched together: a claim
+     * stops before the message that would exceed it. Bytes or a size like `'64mb'`, at least the
+     * channel's `maxMessageSize`, so that the largest message always fits (a message larger than
+     * the budget, stored under a higher limit, is still delivered, alone). Default `'64mb'`, or the
+     * channel's `maxMessageSize` when that is larger.
+     */
+    prefetchBytes?: ByteSize;
 }
 
 export interface BrokerQueueConsumeOptionsResolved {
@@ -113,6 +129,7 @@ export interface BrokerQueueConsumeOptionsResolved {
     /** The fixed prefetch, or the minimum when `adaptivePrefetch`. */
     prefetch: number;
     adaptivePrefetch: boolean;
+    prefetchBytes: number;
     database?: QueueOrmDatabase;
     timeout?: number;
     /** Only the flow limits these options set; they override the channel's. */
@@ -172,14 +189,17 @@ export const defaultChannelOptions: BrokerQueueChannelOptionsResolved = {
     lease: 30_000,
     retention: 0,
     flow: {},
+    maxMessageSize: 16 * 1024 ** 2,
 };
+
+export const defaultPrefetchBytes = 64 * 1024 ** 2;
 
 /** `defaults` lets a module config change the defaults of every channel. */
 export function parseChannelOptions(
     options: BrokerQueueChannelOptions = {},
     defaults: BrokerQueueChannelOptionsResolved = defaultChannelOptions,
 ): BrokerQueueChannelOptionsResolved {
-    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention', 'timeout', 'concurrency', 'rateLimit'], 'channel');
+    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention', 'timeout', 'concurrency', 'rateLimit', 'maxMessageSize'], 'channel');
     return {
         process: options.process === undefined ? defaults.process : parseProcess(options.process, 'process'),
         deduplicationInterval: options.deduplicationInterval === undefined ? defaults.deduplicationInterval : parseDuration(options.deduplicationInterval, 'deduplicationInterval', 1, maxStoredDuration),
@@ -190,6 +210,7 @@ export function parseChannelOptions(
         retention: options.retention === undefined ? defaults.retention : parseDuration(options.retention, 'retention', 0, maxStoredDuration),
         timeout: options.timeout === undefined ? defaults.timeout : parseTimeout(options.timeout),
         flow: parseFlowOptions(options, defaults.flow ?? {}),
+        maxMessageSize: options.maxMessageSize === undefined ? defaults.maxMessageSize : parseByteSize(options.maxMessageSize, 'maxMessageSize'),
     };
 }
 
@@ -230,17 +251,29 @@ export function parseProduceOptions(options: BrokerQueueProduceOptions | undefin
     return resolved;
 }
 
-export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): BrokerQueueConsumeOptionsResolved {
-    rejectUnknown(options, ['maxParallel', 'prefetch', 'database', 'timeout', 'concurrency', 'rateLimit'], 'consume');
+/** `channel`: the options of the channel consumed, whose `maxMessageSize` bounds `prefetchBytes` from below. */
+export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}, channel: BrokerQueueChannelOptionsResolved = defaultChannelOptions): BrokerQueueConsumeOptionsResolved {
+    rejectUnknown(options, ['maxParallel', 'prefetch', 'prefetchBytes', 'database', 'timeout', 'concurrency', 'rateLimit'], 'consume');
     const maxParallel = options.maxParallel === undefined ? 1 : parseInteger(options.maxParallel, 'maxParallel', 1, 10_000);
     return {
         maxParallel,
         prefetch: options.prefetch === undefined ? Math.min(maxParallel, 256) : parseInteger(options.prefetch, 'prefetch', 0, 256),
         adaptivePrefetch: options.prefetch === undefined,
+        prefetchBytes: options.prefetchBytes === undefined
+            ? Math.max(defaultPrefetchBytes, channel.maxMessageSize)
+            : parsePrefetchBytes(options.prefetchBytes, channel.maxMessageSize),
         database: options.database,
         timeout: options.timeout === undefined ? undefined : parseTimeout(options.timeout),
         flow: parseFlowOptions(options),
     };
+}
+
+function parsePrefetchBytes(value: ByteSize, maxMessageSize: number): number {
+    const bytes = parseByteSize(value, 'prefetchBytes', 1, Number.MAX_SAFE_INTEGER);
+    if (bytes < maxMessageSize) {
+        throw new QueueOptionError(`Option 'prefetchBytes' must be at least the channel's maxMessageSize (${maxMessageSize} bytes), so that the largest message fits; got ${JSON.stringify(value)}`);
+    }
+    return bytes;
 }
 
 /** Delay before the retry that follows failed attempt number `attempt` (1-based). */

@@ -5,6 +5,7 @@ import { MessageCodec } from './codec';
 import { ConsumeCallback, QueueConsumer, QueueLogger } from './consumer';
 import { Duration, parseDuration } from './duration';
 import { QueueClosedError, QueueOptionError } from './errors';
+import { checkMessageSize } from './message-limits';
 import { combineInstrumentation, QueueInstrumentation } from './instrumentation';
 import { EnqueueFailure, enqueueGroup, enqueueResult } from './group-enqueue';
 import {
@@ -384,7 +385,7 @@ export class BrokerQueueChannel<T> {
     async consume(callback: ConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release>;
     async consume(callback: ConsumeCallback<T> | TransactionalConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release> {
         if (typeof callback !== 'function') throw new QueueOptionError('consume() needs a callback function');
-        const resolved = parseConsumeOptions(options);
+        const resolved = parseConsumeOptions(options, this.options);
         const consumer = resolved.database !== undefined
             ? new TransactionalQueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, resolved, callback, resolved.database)
             : new QueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, resolved, callback as ConsumeCallback<T>);
@@ -398,7 +399,7 @@ export class BrokerQueueChannel<T> {
      * `queue.runScheduler()`. Replacing it with the same timing keeps its next run.
      */
     async schedule(key: string, options: ScheduleOptions, data: T): Promise<ScheduleInfo> {
-        return this.queue.scheduling.upsert(this.codec, this.options.maxAttempts, key, options, data);
+        return this.queue.scheduling.upsert(this.codec, this.options, key, options, data);
     }
 
     /** Removes the schedule; false when the channel has none by that key. */
@@ -409,6 +410,7 @@ export class BrokerQueueChannel<T> {
     protected request(data: T, options?: BrokerQueueProduceOptions): EnqueueRequest {
         const resolved = parseProduceOptions(options, this.options);
         const payload = this.codec.encode(data);
+        checkMessageSize(this.name, payload, this.options.maxMessageSize);
         const request: EnqueueRequest = {
             channel: this.name,
             payload,

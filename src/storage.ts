@@ -308,8 +308,13 @@ export interface QueueStorage {
      * `lease` ms, highest priority first, then oldest availability, and counts
      * the delivery provisionally (see Attempts above). Never hands one message
      * to two consumers at once.
+     *
+     * `maxBytes` bounds the claimed payloads' total size (`payload.byteLength`, summed in claim
+     * order): the claim stops before the first message that would bring the total over it. The
+     * first message is claimed whatever its size, so a message larger than any budget is still
+     * delivered (alone). Without it, sizes do not matter.
      */
-    claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]>;
+    claim(channel: string, consumerId: string, limit: number, lease: number, maxBytes?: number): Promise<ClaimedMessage[]>;
 
     /**
      * Stores the channel's flow limits (see `FlowLimits`), replacing the stored ones, and returns the

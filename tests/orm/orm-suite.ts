@@ -5,7 +5,7 @@
  */
 import { Database, MemoryDatabaseAdapter } from '@deepkit/orm';
 import {
-    BrokerQueue, BrokerQueueOptions, QueueMessageProcessing, QueueOptionError, QueueStorageAdapter, QueueTransactionalStorage,
+    BrokerQueue, BrokerQueueOptions, QueueMessageProcessing, QueueMessageTooLargeError, QueueOptionError, QueueStorageAdapter, QueueTransactionalStorage,
 } from '../../src';
 import { AppUser, Backend, User, WelcomeMail } from '../fixtures/orm-app';
 import { MemoryLogger } from '../support/logger';
@@ -104,6 +104,21 @@ export function ormSuite(name: string, factory: () => Promise<OrmFixture>): void
             await all.promise;
             expect(got).toEqual([1, 2, 3]);
             expect(await database.query(AppUser).count()).toBe(1);
+        });
+
+        test('a message over maxMessageSize in a session rejects with QueueMessageTooLargeError; the transaction writes no message', async () => {
+            const channel = queue.channel<string>('texts', { maxMessageSize: '1kb' });
+            const errors = await database.transaction(async session => {
+                session.add(new AppUser(1, 'peter'));
+                const single = await channel.produce('x'.repeat(2000), { session }).catch(e => e);
+                const many = await channel.produceMany(['a', 'x'.repeat(2000)], { session }).catch(e => e);
+                return [single, many];
+            });
+            expect(errors[0]).toBeInstanceOf(QueueMessageTooLargeError);
+            expect(errors[1]).toBeInstanceOf(QueueMessageTooLargeError);
+            // The application's transaction went on and committed, without any of the messages.
+            expect(await database.query(AppUser).count()).toBe(1);
+            expect((await queue.stats('texts'))[0]?.pending ?? 0).toBe(0);
         });
 
         test('exactlyOnce deduplicates inside the transaction and against committed messages', async () => {

@@ -1,4 +1,5 @@
 import { PostgresQueueAdapter } from '../../src';
+import { limitsConformanceSuite } from '../limits-suite';
 import { scheduleConformanceSuite } from '../schedule-suite';
 import { storageConformanceSuite } from '../storage-suite';
 import { flowConformanceSuite } from '../flow-suite';
@@ -16,4 +17,5 @@ describePostgres('postgres', () => {
     storageConformanceSuite('postgres', postgres);
     scheduleConformanceSuite('postgres', postgres);
     flowConformanceSuite('postgres', postgres);
+    limitsConformanceSuite('postgres', postgres);
 });

@@ -1,4 +1,5 @@
 import { SqliteQueueAdapter } from '../../src';
+import { limitsConformanceSuite } from '../limits-suite';
 import { scheduleConformanceSuite } from '../schedule-suite';
 import { storageConformanceSuite } from '../storage-suite';
 import { flowConformanceSuite } from '../flow-suite';
@@ -17,3 +18,4 @@ scheduleConformanceSuite('sqlite file', sqliteFile);
 flowConformanceSuite('sqlite file', sqliteFile);
 flowConformanceSuite('sqlite :memory:', sqliteMemory, { shared: false });
 scheduleConformanceSuite('sqlite :memory:', sqliteMemory);
+limitsConformanceSuite('sqlite file', sqliteFile);

@@ -18,7 +18,7 @@ export interface PostgresFlowClaim {
  */
 export async function postgresFlowClaim(
     client: PostgresClientLike, statements: PostgresStatements, queryTimeout: number,
-    channel: string, consumerId: string, limit: number, lease: number,
+    channel: string, consumerId: string, limit: number, lease: number, maxBytes: number,
 ): Promise<PostgresFlowClaim> {
     const run = (statement: PostgresStatementName, values: unknown[]): Promise<PostgresQueryResult> => {
         const { name, text } = statements[statement];
@@ -29,7 +29,7 @@ export async function postgresFlowClaim(
         const stored = (await run('flowLock', [channel])).rows[0];
         let result: PostgresFlowClaim;
         if (!stored) {
-            result = { rows: (await run('claim', [channel, limit, consumerId, lease, true])).rows, wait: 'messages' };
+            result = { rows: (await run('claim', [channel, limit, consumerId, lease, true, maxBytes])).rows, wait: 'messages' };
         } else {
             const flow: FlowRow = {
                 paused: stored.paused, concurrency: stored.concurrency, rateMax: stored.rate_max, ratePer: stored.rate_per_ms,
@@ -37,7 +37,7 @@ export async function postgresFlowClaim(
             };
             const leased = flow.concurrency === null || flow.paused ? 0 : (await run('leasedCount', [channel])).rows[0].n;
             const plan: FlowClaimPlan = planFlowClaim(flow, leased, stored.now, limit);
-            const rows = plan.take > 0 ? (await run('claim', [channel, plan.take, consumerId, lease, true])).rows : [];
+            const rows = plan.take > 0 ? (await run('claim', [channel, plan.take, consumerId, lease, true, maxBytes])).rows : [];
             const claimed = rows.filter(row => row.id !== null).length;
             if (flow.rateMax !== null && claimed) await run('flowWindow', [channel, plan.windowStart, plan.windowCount + claimed]);
             result = { rows, flow, wait: flowWait(flow, plan, leased, claimed, stored.now) };

@@ -171,16 +171,16 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
         await this.run('unregister', [consumerId], { idempotent: true });
     }
 
-    async claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]> {
+    async claim(channel: string, consumerId: string, limit: number, lease: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<ClaimedMessage[]> {
         let found: any[] | undefined;
         // The fast path claims nothing for a channel with a flow row (limits or paused): it says so, and the flow path claims.
         if (!this.flowChannels.has(channel)) {
-            const result = await this.run('claim', [channel, limit, consumerId, lease, false]);
+            const result = await this.run('claim', [channel, limit, consumerId, lease, false, maxBytes]);
             if (result.rows[0]?.flow) this.flowChannels.add(channel);
             else found = result.rows;
         }
         if (!found) {
-            const claimed = await this.claimInFlow(channel, consumerId, limit, lease);
+            const claimed = await this.claimInFlow(channel, consumerId, limit, lease, maxBytes);
             if (!claimed.flow) this.flowChannels.delete(channel);
             this.flow.afterClaim(channel, claimed.flow, claimed.wait);
             found = claimed.rows;
@@ -192,10 +192,10 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
         return rows.map(claimedMessageFromRow);
     }
 
-    protected async claimInFlow(channel: string, consumerId: string, limit: number, lease: number): Promise<PostgresFlowClaim> {
+    protected async claimInFlow(channel: string, consumerId: string, limit: number, lease: number, maxBytes: number): Promise<PostgresFlowClaim> {
         const client = await this.acquire(this.#open());
         try {
-            const result = await postgresFlowClaim(client, this.statements, this.options.queryTimeout, channel, consumerId, limit, lease);
+            const result = await postgresFlowClaim(client, this.statements, this.options.queryTimeout, channel, consumerId, limit, lease, maxBytes);
             client.release();
             return result;
         } catch (error) {

@@ -88,7 +88,10 @@ export function postgresStatementTexts(schema: string) {
             ORDER BY i.n`,
 
         /**
-         * Params: $1 channel, $2 limit, $3 consumer id, $4 lease ms. An idle claim is two index probes and writes nothing.
+         * Params: $1 channel, $2 limit, $3 consumer id, $4 lease ms, $5 in the flow transaction, $6 max bytes. An idle claim is two index probes and writes nothing.
+         * Of the first $2 candidates it takes those whose running total of payload sizes stays within $6, and always the first
+         * (see QueueStorage.claim); the window runs over the locked candidates, since FOR UPDATE allows no window function.
+         * `octet_length()` of a TOASTed value reads its size from the TOAST pointer, not the value.
          * `= ANY (ARRAY(...))`, not a join: a cached generic plan guesses a tenth of the table for `LIMIT $2`
          * and, with statistics of a large backlog, joined the claimed ids to a sequential scan.
          * When it claims fewer than $2 it also answers nextAvailable (`next_ms`, excluding what it claimed),
@@ -99,13 +102,17 @@ export function postgresStatementTexts(schema: string) {
             WITH claimed AS (
                 UPDATE ${m} m SET state = ${LEASED}, lease_owner = $3, lease_until = now() + ${ms('$4')}, attempt = m.attempt + 1, started = false
                 WHERE m.id = ANY (ARRAY(
-                    SELECT id FROM ${m}
-                    WHERE channel = $1 AND state = ${PENDING} AND available_at <= now()
-                        -- $5: inside the flow transaction (postgres-flow.ts); otherwise a channel with a flow row claims nothing here.
-                        AND ($5::boolean OR NOT EXISTS (SELECT 1 FROM ${s}.queue_channels f WHERE f.channel = $1))
-                    ORDER BY priority DESC, available_at, id
-                    LIMIT $2
-                    FOR UPDATE SKIP LOCKED
+                    SELECT id FROM (
+                        SELECT id, sum(size) OVER w AS total, row_number() OVER w AS n FROM (
+                            SELECT id, priority, available_at, octet_length(payload) AS size FROM ${m}
+                            WHERE channel = $1 AND state = ${PENDING} AND available_at <= now()
+                                -- $5: inside the flow transaction (postgres-flow.ts); otherwise a channel with a flow row claims nothing here.
+                                AND ($5::boolean OR NOT EXISTS (SELECT 1 FROM ${s}.queue_channels f WHERE f.channel = $1))
+                            ORDER BY priority DESC, available_at, id
+                            LIMIT $2
+                            FOR UPDATE SKIP LOCKED
+                        ) candidates WINDOW w AS (ORDER BY priority DESC, available_at, id)
+                    ) sized WHERE n = 1 OR total <= $6::bigint
                 ))
                 RETURNING m.id, m.channel, m.payload, m.attempt - m.doubtful AS attempt, m.doubtful > 0 AS record_start,
                     m.max_attempts, m.priority, m.produced_at, m.available_at, m.scheduled_at, m.headers

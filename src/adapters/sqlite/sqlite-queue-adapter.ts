@@ -192,13 +192,13 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
         this.wake.notify(channels);
     }
 
-    async claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]> {
+    async claim(channel: string, consumerId: string, limit: number, lease: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<ClaimedMessage[]> {
         const { s } = this.#open();
         const now = Date.now();
         // Look before taking the write lock: an idle poll never blocks writers.
         if (!this.guard(() => s.anyReady.get(channel, now))) return [];
         const { rows, flow, wait } = await this.#write(() => {
-            const claimed = sqliteFlowClaim(s, channel, now, limit, take => s.claim.all(consumerId, now + lease, channel, now, take) as MessageRow[]);
+            const claimed = sqliteFlowClaim(s, channel, now, limit, take => s.claim.all(consumerId, now + lease, channel, now, take, maxBytes) as MessageRow[]);
             const rows = claimed.rows;
             if (rows.length) {
                 const latency = new Array(latencyBucketCount).fill(0);
