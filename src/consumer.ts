@@ -73,6 +73,8 @@ export class QueueConsumer<T> {
     /** A renewal is under way: a cancel announced meanwhile renews once more after it. */
     protected renewing?: Promise<void>;
     protected renewAgain = false;
+    /** Set once the consumer stops renewing (stopped or abandoned): no renewal may start after its unregistration. */
+    protected renewStopped = false;
     /** Moving average of callback durations, for the adaptive prefetch. */
     protected averageCallbackMs?: number;
     protected readonly timeout?: number;
@@ -133,6 +135,7 @@ export class QueueConsumer<T> {
         if (this.abandoned) return;
         clearInterval(this.renewTimer);
         this.unwatchCancels?.();
+        this.renewStopped = true;
         const unstarted = this.buffer.splice(0);
         for (const message of unstarted) this.settle({ kind: 'release', id: message.id, consumerId: this.id });
         await this.context.settlements.drain();
@@ -154,6 +157,7 @@ export class QueueConsumer<T> {
         this.abandoned = true;
         this.unwatch?.();
         this.unwatchCancels?.();
+        this.renewStopped = true;
         clearTimeout(this.pollTimer);
         clearInterval(this.renewTimer);
         const running = this.running.map(v => v.claimed.id);
@@ -462,13 +466,14 @@ export class QueueConsumer<T> {
 
     /** Renews now, or once more after the renewal under way (a cancel announced meanwhile). */
     protected renewNow(): void {
+        if (this.renewStopped) return;
         if (this.renewing) {
             this.renewAgain = true;
             return;
         }
         this.renewing = this.renew().finally(() => {
             this.renewing = undefined;
-            if (!this.renewAgain || this.abandoned) return;
+            if (!this.renewAgain) return;
             this.renewAgain = false;
             this.renewNow();
         });
