@@ -69,6 +69,11 @@ export class QueueConsumer<T> {
     /** Moving average of callback durations, for the adaptive prefetch. */
     protected averageCallbackMs?: number;
     protected readonly timeout?: number;
+    /**
+     * Settlements pushed and not yet committed (or failed). With the running callbacks they are what a
+     * crash redelivers, so no callback starts while both together reach `maxParallel + maxUnsettled`.
+     */
+    protected unsettled = 0;
     /** A message that asks to record its start (`recordStart`): while set, nothing else starts. */
     protected alone?: ClaimedMessage;
 
@@ -247,7 +252,7 @@ export class QueueConsumer<T> {
         if (this.starting) return;
         this.starting = true;
         try {
-            while (!this.stopped && !this.alone && this.running.length < this.options.maxParallel && this.buffer.length) {
+            while (!this.stopped && !this.alone && this.running.length < this.options.maxParallel && this.buffer.length && !this.unsettledFull()) {
                 if (this.buffer[0].recordStart) {
                     // It was with a worker that died and may have killed it: it waits for the running ones,
                     // then runs alone, so that a crash counts for it and no other.
@@ -389,10 +394,18 @@ export class QueueConsumer<T> {
         if (run.claimed === this.alone) this.alone = undefined;
         const took = performance.now() - run.started;
         this.averageCallbackMs = this.averageCallbackMs === undefined ? took : this.averageCallbackMs * 0.9 + took * 0.1;
-        // The slot is free before the settlement commits: settlements of many
-        // callbacks share one transaction. A crash in between only means a redelivery.
+        // The slot is free before the settlement commits: settlements of many callbacks share one
+        // transaction. A crash in between means a redelivery, bounded by unsettledFull().
         this.settle(settlement);
         this.notifyIdle();
+        this.startMore();
+    }
+
+    protected unsettledFull(): boolean {
+        return this.running.length + this.unsettled >= this.options.maxParallel + this.options.maxUnsettled;
+    }
+
+    protected startMore(): void {
         if (!this.stopped) {
             this.startBuffered();
             // Refill at half: one claim then brings many messages instead of one each time.
@@ -403,16 +416,26 @@ export class QueueConsumer<T> {
     }
 
     protected settle(settlement: Settlement): void {
+        this.unsettled++;
         this.context.settlements.push(settlement, this.settled);
+    }
+
+    /** A settlement committed or failed: a callback held back by unsettledFull() may start. */
+    protected settledOne(): void {
+        const full = this.unsettledFull();
+        this.unsettled--;
+        if (full && this.buffer.length) this.startMore();
     }
 
     /** Hears each settlement's outcome; one object per consumer, not a promise per message. */
     protected readonly settled: BatchWaiter<Settlement, MessageId | undefined> = {
         done: (settlement, lost) => {
+            this.settledOne();
             if (lost === undefined) return;
             this.context.logger.warn(`Queue message ${settlement.id} of channel '${this.channel}' was reclaimed from this consumer before it settled (lease expired?); its result '${settlement.kind}' was dropped and it will be delivered again.`);
         },
         failed: (settlement, error) => {
+            this.settledOne();
             // The lease stays with us until it expires; then the message is delivered again.
             this.context.logger.error(`Queue message ${settlement.id} of channel '${this.channel}' could not be settled as '${settlement.kind}':`, error);
         },

@@ -89,6 +89,13 @@ export interface BrokerQueueConsumeOptions {
      */
     prefetch?: number;
     /**
+     * Finished callbacks whose results may wait for their commit (results of many callbacks share one
+     * transaction) before this consumer starts another callback (1 to 10,000). Bounds what a crash
+     * redelivers: at most `maxParallel + maxUnsettled` messages whose callbacks ran or were running.
+     * Larger batches per commit, a higher drain rate; default `max(maxParallel, 32)`.
+     */
+    maxUnsettled?: number;
+    /**
      * A `@deepkit/orm` `Database` the queue is stored in: each message runs in `database.transaction(...)`,
      * the callback gets its session as third argument, and the message's result commits in the same transaction.
      */
@@ -107,6 +114,7 @@ export interface BrokerQueueConsumeOptionsResolved {
     /** The fixed prefetch, or the minimum when `adaptivePrefetch`. */
     prefetch: number;
     adaptivePrefetch: boolean;
+    maxUnsettled: number;
     database?: QueueOrmDatabase;
     timeout?: number;
 }
@@ -220,13 +228,17 @@ export function parseProduceOptions(options: BrokerQueueProduceOptions | undefin
     return resolved;
 }
 
+/** Enough results per commit for the group commit's drain rate at small `maxParallel` (bench/RESULTS.md, issue 12 item 2). */
+const defaultMaxUnsettled = 32;
+
 export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): BrokerQueueConsumeOptionsResolved {
-    rejectUnknown(options, ['maxParallel', 'prefetch', 'database', 'timeout'], 'consume');
+    rejectUnknown(options, ['maxParallel', 'prefetch', 'maxUnsettled', 'database', 'timeout'], 'consume');
     const maxParallel = options.maxParallel === undefined ? 1 : parseInteger(options.maxParallel, 'maxParallel', 1, 10_000);
     return {
         maxParallel,
         prefetch: options.prefetch === undefined ? Math.min(maxParallel, 256) : parseInteger(options.prefetch, 'prefetch', 0, 256),
         adaptivePrefetch: options.prefetch === undefined,
+        maxUnsettled: options.maxUnsettled === undefined ? Math.max(maxParallel, defaultMaxUnsettled) : parseInteger(options.maxUnsettled, 'maxUnsettled', 1, 10_000),
         database: options.database,
         timeout: options.timeout === undefined ? undefined : parseTimeout(options.timeout),
     };
