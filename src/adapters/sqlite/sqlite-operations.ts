@@ -105,7 +105,7 @@ export function toBuffer(payload: Uint8Array): Buffer {
 }
 
 /** A canonical positive integer: no sign, no leading zeros, no exponent. */
-const rowIdPattern = /^[1-9][0-9]{0,15}$/;
+export const rowIdPattern = /^[1-9][0-9]{0,15}$/;
 
 export function toRowId(id: MessageId): number {
     // Checked by pattern, not by String(Number(id)) === id: see MessageRow.id on number-to-string.

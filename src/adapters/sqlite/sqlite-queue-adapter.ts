@@ -18,7 +18,7 @@ import {
 import { migrateSqlite } from './sqlite-schema';
 import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
 import { translateSqliteError } from './sqlite-errors';
-import { countMinute, enqueueRows, settleRows, toBuffer, toRowId } from './sqlite-operations';
+import { countMinute, enqueueRows, rowIdPattern, settleRows, toBuffer, toRowId } from './sqlite-operations';
 import { SqliteScheduleRow, sqliteScheduleStatements, storedScheduleFromRow } from './sqlite-schedule-statements';
 import { SqliteWake } from './sqlite-wake';
 import { SqliteWriteGate, sqliteWriteGate } from './sqlite-write-gate';
