@@ -264,6 +264,8 @@ export class QueueConsumer<T> {
         } finally {
             this.starting = false;
         }
+        // Held back until results commit: write them now rather than in the next turn of the event loop.
+        if (this.buffer.length && this.unsettledFull()) this.context.settlements.flushNow();
     }
 
     /** Records the start (group-committed with the settlements), and only then runs the callback. */
