@@ -92,7 +92,7 @@ export interface BrokerQueueConsumeOptions {
      * Finished callbacks whose results may wait for their commit (results of many callbacks share one
      * transaction) before this consumer starts another callback (1 to 10,000). Bounds what a crash
      * redelivers: at most `maxParallel + maxUnsettled` messages whose callbacks ran or were running.
-     * Larger batches per commit, a higher drain rate; default `max(maxParallel, 32)`.
+     * Larger batches per commit, a higher drain rate; default `max(maxParallel, 128)`.
      */
     maxUnsettled?: number;
     /**
@@ -229,7 +229,7 @@ export function parseProduceOptions(options: BrokerQueueProduceOptions | undefin
 }
 
 /** Enough results per commit for the group commit's drain rate at small `maxParallel` (bench/RESULTS.md, issue 12 item 2). */
-const defaultMaxUnsettled = 32;
+const defaultMaxUnsettled = 128;
 
 export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): BrokerQueueConsumeOptionsResolved {
     rejectUnknown(options, ['maxParallel', 'prefetch', 'maxUnsettled', 'database', 'timeout'], 'consume');

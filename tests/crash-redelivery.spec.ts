@@ -16,7 +16,7 @@ type Job = { n: number };
 const worker = 'tests/fixtures/redelivery-worker.ts';
 const maxParallel = 8;
 /** The documented bound per kill: the running callbacks plus the consumer's uncommitted settlements. */
-const bound = maxParallel + Math.max(maxParallel, 32);
+const bound = maxParallel + Math.max(maxParallel, 128);
 const backlog = 30_000;
 const kills = 3;
 const runBeforeKill = 2_000;
