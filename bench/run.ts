@@ -10,6 +10,7 @@ import { runScenarios, Scenario } from './lib/harness';
 import { settings } from './lib/settings';
 import { backlog } from './scenarios/backlog';
 import { drain } from './scenarios/drain';
+import { flow } from './scenarios/flow';
 import { idleCpu } from './scenarios/idle-cpu';
 import { latency } from './scenarios/latency';
 import { orm } from './scenarios/orm';
@@ -18,7 +19,7 @@ import { produceConcurrent } from './scenarios/produce-concurrent';
 import { produceSequential } from './scenarios/produce-sequential';
 import { driver } from './systems/registry';
 
-const scenarios: Scenario[] = [produceSequential, produceConcurrent, produceBulk, drain, latency, idleCpu, backlog, orm];
+const scenarios: Scenario[] = [produceSequential, produceConcurrent, produceBulk, drain, flow, latency, idleCpu, backlog, orm];
 
 function version(name: string): string {
     try {

@@ -1,9 +1,12 @@
 // `npm start`: the docs' apps end to end on embedded SQLite. Starts two
 // workers (worker.ts) and the HTTP app (app.ts), registers a batch of users
 // over HTTP, shows which worker consumed each (exactly once), then stops
-// everything with SIGTERM and exits 0. The app serves the queue dashboard; its URL
+// everything with SIGTERM. The app serves the queue dashboard; its URL
 // and token are printed. `npm start -- --keep` keeps everything running until
-// Ctrl+C, to look at the dashboard.
+// Ctrl+C, to look at the dashboard. Then the Deepkit ORM examples (orm-app.ts,
+// orm-worker.ts) on one SQLite file: users registered in transactions with
+// their message, one rolled back, one welcome-mail row each. Exits 0 when all
+// of it held.
 import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { mkdtempSync, rmSync } from 'fs';
@@ -38,7 +41,7 @@ function start(name: string, file: string, args: string[], env: Record<string, s
     return { name, child, lines, exited };
 }
 
-async function until(what: string, condition: () => boolean, timeout = 60_000): Promise<void> {
+async function until(what: string, timeout: number, condition: () => boolean): Promise<void> {
     const deadline = Date.now() + timeout;
     while (!condition()) {
         if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
@@ -69,7 +72,8 @@ async function main(): Promise<number> {
     const app = start('app', 'app.ts', ['server:start'], appEnv, dir);
     const all = [...workers, app];
     try {
-        await until('the workers and the app to start', () =>
+        // Seconds on a quiet machine (ts-node compiles each process's files); far more on a loaded one.
+        await until('the workers and the app to start', 180_000, () =>
             workers.every(v => v.lines.some(line => line.includes('is consuming'))) && app.lines.some(line => line.includes('Server started')));
 
         console.log(`\nRegistering ${users} users: POST http://127.0.0.1:${port}/users`);
@@ -86,7 +90,7 @@ async function main(): Promise<number> {
             id: Number(/id=(\d+)/.exec(line)![1]),
             worker: worker.name,
         })));
-        await until('every user to be consumed', () => consumed().length >= users);
+        await until('every user to be consumed', 60_000, () => consumed().length >= users);
 
         console.log('\nuser  consumed by');
         const byUser = new Map<number, string[]>();
@@ -110,10 +114,38 @@ async function main(): Promise<number> {
         for (const entry of all) entry.child.kill('SIGTERM');
         const codes = await Promise.all(all.map(v => v.exited));
         all.forEach((entry, i) => console.log(`  ${entry.name} exited with code ${codes[i]}`));
-        return wrong.length || codes.some(code => code !== 0) ? 1 : 0;
+        if (wrong.length || codes.some(code => code !== 0)) return 1;
+        return await ormExamples(dir);
     } finally {
         for (const entry of all) if (entry.child.exitCode === null) entry.child.kill('SIGKILL');
         rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** orm-app.ts and orm-worker.ts: the queue in the app's own ORM database, messages produced and acked in its transactions. */
+async function ormExamples(dir: string): Promise<number> {
+    const env = { EXAMPLE_DATABASE: join(dir, 'app.sqlite') };
+    console.log(`\nDeepkit ORM examples, queue and app rows in one file: ${env.EXAMPLE_DATABASE}`);
+    const worker = start('orm-worker', 'orm-worker.ts', [], env, dir);
+    try {
+        await until('the ORM worker to start', 180_000, () => worker.lines.some(line => line.includes('is consuming')));
+        const register = start('orm-app', 'orm-app.ts', ['register', '1', '5'], env, dir);
+        const rollback = start('orm-app', 'orm-app.ts', ['register', '6', '1', '--rollback'], env, dir);
+        const codes = [await register.exited, await rollback.exited];
+        const mails = () => worker.lines.filter(line => line.startsWith('Welcome mail for'));
+        await until('five welcome mails', 60_000, () => mails().length >= 5);
+        console.log('\nStopping the ORM worker with SIGTERM ...');
+        worker.child.kill('SIGTERM');
+        codes.push(await worker.exited);
+        const users = mails().map(line => /user(\d+)/.exec(line)![1]).sort((a, b) => Number(a) - Number(b));
+        const right = users.join(',') === '1,2,3,4,5';
+        console.log(right
+            ? '\nEach committed registration got exactly one welcome mail; the rolled-back one (user6) left no user and no message.'
+            : `\nWRONG: welcome mails for users ${users.join(', ')}, expected 1 to 5`);
+        console.log(`  orm-app, orm-app --rollback and orm-worker exited with codes ${codes.join(', ')}`);
+        return right && codes.every(code => code === 0) ? 0 : 1;
+    } finally {
+        if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
     }
 }
 

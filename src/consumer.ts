@@ -1,15 +1,18 @@
 import { randomUUID } from 'crypto';
+import { declareChannelFlow } from './flow/flow-declare';
 import { performance } from 'perf_hooks';
 import { Batcher, BatchWaiter } from './batcher';
 import { MessageCodec } from './codec';
 import { QueueDecodeError, QueueMessageAbortedError } from './errors';
 import { QueueInstrumentation } from './instrumentation';
+import { claimByteBudget, heldBytes, SettlingBytes } from './message-limits';
 import { observeRun, ObservedRun } from './observed-run';
 import { BrokerQueueMessage } from './message';
 import { hostIdentity } from './process-liveness';
 import { backoffDelay, BrokerQueueChannelOptionsResolved, BrokerQueueConsumeOptionsResolved } from './options';
+import { abortLostRuns } from './lost-lease';
 import { RunningMessage } from './running-message';
-import { ClaimedMessage, MessageId, QueueStorage, Settlement } from './storage';
+import { cancelWatchChannel, ClaimedMessage, MessageId, QueueStorage, Settlement } from './storage';
 
 /** The adaptive prefetch leases about this much work ahead, and never more than `maxPrefetch` messages. */
 const prefetchWindowMs = 20;
@@ -66,6 +69,12 @@ export class QueueConsumer<T> {
     protected pollTimer?: NodeJS.Timeout;
     protected renewTimer?: NodeJS.Timeout;
     protected unwatch?: () => void;
+    protected unwatchCancels?: () => void;
+    /** A renewal is under way: a cancel announced meanwhile renews once more after it. */
+    protected renewing?: Promise<void>;
+    protected renewAgain = false;
+    /** Set once the consumer stops renewing (stopped or abandoned): no renewal may start after its unregistration. */
+    protected renewStopped = false;
     /** Moving average of callback durations, for the adaptive prefetch. */
     protected averageCallbackMs?: number;
     protected readonly timeout?: number;
@@ -76,6 +85,10 @@ export class QueueConsumer<T> {
     protected unsettled = 0;
     /** A message that asks to record its start (`recordStart`): while set, nothing else starts. */
     protected alone?: ClaimedMessage;
+    /** Finished, still leased until the settlement commits: counted against `prefetchBytes`. */
+    protected readonly settling = new SettlingBytes();
+    /** A claim was skipped for `prefetchBytes`: a committed settlement frees bytes and claims again. */
+    protected overBudget = false;
 
     constructor(
         protected readonly context: ConsumerContext,
@@ -92,9 +105,12 @@ export class QueueConsumer<T> {
     }
 
     async start(): Promise<void> {
+        await declareChannelFlow(this.context.storage, this.context.logger, this.channel, { ...this.channelOptions.flow, ...this.options.flow });
         await this.context.storage.registerConsumer({ id: this.id, channel: this.channel, host: hostIdentity(), pid: process.pid });
         this.unwatch = this.context.storage.watch(this.channel, () => this.wake());
-        this.renewTimer = setInterval(() => this.renew(), Math.max(50, Math.floor(this.channelOptions.lease / 3)));
+        // A message of the channel was cancelled somewhere: if it is one of ours, the renewal finds its lease gone.
+        this.unwatchCancels = this.context.storage.watch(cancelWatchChannel(this.channel), () => this.renewNow());
+        this.renewTimer = setInterval(() => this.renewNow(), Math.max(50, Math.floor(this.channelOptions.lease / 3)));
         this.renewTimer.unref();
         this.wake();
     }
@@ -123,6 +139,8 @@ export class QueueConsumer<T> {
         // abandon() has handed everything back and forgotten the consumer.
         if (this.abandoned) return;
         clearInterval(this.renewTimer);
+        this.unwatchCancels?.();
+        this.renewStopped = true;
         const unstarted = this.buffer.splice(0);
         for (const message of unstarted) this.settle({ kind: 'release', id: message.id, consumerId: this.id });
         await this.context.settlements.drain();
@@ -143,6 +161,8 @@ export class QueueConsumer<T> {
         this.stopped = true;
         this.abandoned = true;
         this.unwatch?.();
+        this.unwatchCancels?.();
+        this.renewStopped = true;
         clearTimeout(this.pollTimer);
         clearInterval(this.renewTimer);
         const running = this.running.map(v => v.claimed.id);
@@ -209,13 +229,16 @@ export class QueueConsumer<T> {
         try {
             this.wanted = false;
             const limit = this.capacity();
-            if (limit <= 0 || this.stopped) return;
-            const claimed = await this.context.storage.claim(this.channel, this.id, limit, this.channelOptions.lease);
+            const maxBytes = claimByteBudget(heldBytes(this.running, this.buffer) + this.settling.total, this.options.prefetchBytes, this.channelOptions.maxMessageSize);
+            this.overBudget = maxBytes <= 0;
+            if (limit <= 0 || maxBytes <= 0 || this.stopped) return;
+            const claimed = await this.context.storage.claim(this.channel, this.id, limit, this.channelOptions.lease, maxBytes);
             this.buffer.push(...claimed);
             if (this.stopped) return;
             // A full batch means more may be waiting: claim again once a slot frees up. A short one
             // drained the channel; that holds before the callbacks run, whose end must not claim again.
-            const full = claimed.length === limit;
+            // A batch cut short by maxBytes is full too: the next message may not have fit.
+            const full = claimed.length === limit || heldBytes([], claimed) > maxBytes - this.channelOptions.maxMessageSize;
             if (!full && !this.wanted) this.drained = true;
             this.startBuffered();
             // Every callback of this claim ran synchronously: write their settlements in this turn.
@@ -389,16 +412,22 @@ export class QueueConsumer<T> {
     /** `error`: what the callback threw, or why it was aborted; only an observer hears it. */
     protected complete(run: RunningMessage, settlement: Settlement, error?: unknown): void {
         if (run instanceof ObservedRun) run.end(settlement.kind, error);
+        const took = performance.now() - run.started;
+        this.averageCallbackMs = this.averageCallbackMs === undefined ? took : this.averageCallbackMs * 0.9 + took * 0.1;
+        this.free(run, settlement);
+    }
+
+    /** Frees the run's slot, settles it (nothing when its lease is gone) and starts what waits. */
+    protected free(run: RunningMessage, settlement?: Settlement): void {
         // At most maxParallel entries; the order does not matter.
         const index = this.running.indexOf(run);
+        if (index < 0) return;
         this.running[index] = this.running[this.running.length - 1];
         this.running.pop();
         if (run.claimed === this.alone) this.alone = undefined;
-        const took = performance.now() - run.started;
-        this.averageCallbackMs = this.averageCallbackMs === undefined ? took : this.averageCallbackMs * 0.9 + took * 0.1;
         // The slot is free before the settlement commits: settlements of many callbacks share one
         // transaction. A crash in between means a redelivery, bounded by unsettledFull().
-        this.settle(settlement);
+        if (settlement) this.settle(settlement, run.claimed.payload.byteLength);
         this.notifyIdle();
         this.startMore();
     }
@@ -417,16 +446,20 @@ export class QueueConsumer<T> {
         }
     }
 
-    protected settle(settlement: Settlement): void {
+    /** `bytes`: the payload size, counted as held until the settlement commits. */
+    protected settle(settlement: Settlement, bytes = 0): void {
         this.unsettled++;
+        this.settling.push(bytes);
         this.context.settlements.push(settlement, this.settled);
     }
 
-    /** A settlement committed or failed: a callback held back by unsettledFull() may start. */
+    /** A settlement committed or failed: a callback held back by unsettledFull(), or a claim by the byte budget, may go on. */
     protected settledOne(): void {
         const full = this.unsettledFull();
         this.unsettled--;
+        this.settling.shift();
         if (full && this.buffer.length) this.startMore();
+        if (this.overBudget) this.wake();
     }
 
     /** Hears each settlement's outcome; one object per consumer, not a promise per message. */
@@ -451,6 +484,21 @@ export class QueueConsumer<T> {
         return false;
     }
 
+    /** Renews now, or once more after the renewal under way (a cancel announced meanwhile). */
+    protected renewNow(): void {
+        if (this.renewStopped) return;
+        if (this.renewing) {
+            this.renewAgain = true;
+            return;
+        }
+        this.renewing = this.renew().finally(() => {
+            this.renewing = undefined;
+            if (!this.renewAgain) return;
+            this.renewAgain = false;
+            this.renewNow();
+        });
+    }
+
     protected async renew(): Promise<void> {
         const ids = this.running.map(v => v.claimed.id).concat(this.buffer.map(v => v.id));
         try {
@@ -462,7 +510,7 @@ export class QueueConsumer<T> {
             if (lost.length) {
                 const lostSet = new Set(lost);
                 this.buffer = this.buffer.filter(v => !lostSet.has(v.id));
-                this.context.logger.warn(`Queue consumer of channel '${this.channel}' lost the lease of ${lost.length} message(s) (${lost.join(', ')}); they are delivered again elsewhere.`);
+                await abortLostRuns(this.context, this.channel, this.running, lost, run => this.free(run));
             }
         } catch (error) {
             this.context.logger.error(`Queue consumer of channel '${this.channel}' could not renew its leases:`, error);

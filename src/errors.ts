@@ -23,6 +23,21 @@ export class QueueValidationError extends QueueError {
     }
 }
 
+/**
+ * A message is larger, serialized, than its channel's `maxMessageSize`. Nothing was stored (in
+ * `produceMany()`, none of the list).
+ */
+export class QueueMessageTooLargeError extends QueueError {
+    constructor(
+        public readonly channel: string,
+        /** The serialized (BSON) size in bytes. */
+        public readonly size: number,
+        public readonly limit: number,
+    ) {
+        super(`A message of channel '${channel}' is ${size} bytes serialized, more than the ${limit} bytes of option 'maxMessageSize'; nothing was stored. Raise 'maxMessageSize' (channel option, or channelDefaults of the queue) or store large data elsewhere and send a reference.`);
+    }
+}
+
 /** A stored payload could not be decoded into the channel's type (the type changed, or the bytes are corrupt). */
 export class QueueDecodeError extends QueueError {
 }
@@ -61,12 +76,14 @@ export class QueueLeaseLostError extends QueueError {
 }
 
 /** Why a running message's `message.signal` was aborted. More kinds will come: treat unknown ones like 'shutdown'. */
-export type QueueAbortKind = 'timeout' | 'shutdown';
+export type QueueAbortKind = 'timeout' | 'shutdown' | 'cancelled' | 'leaseLost';
 
 /**
  * The `reason` of an aborted `message.signal`. Once it is aborted, whatever
  * the callback still does settles nothing: the message was already retried
- * (`timeout`) or handed back for redelivery (`shutdown`).
+ * (`timeout`), handed back for redelivery (`shutdown`), kept as failed by an
+ * operator's `queue.cancel()` (`cancelled`), or reclaimed for another
+ * consumer after this one's lease ran out (`leaseLost`).
  */
 export class QueueMessageAbortedError extends QueueError {
     constructor(message: string, public readonly kind: QueueAbortKind) {

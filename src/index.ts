@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './duration';
+export * from './byte-size';
 export * from './options';
 export * from './storage';
 export * from './latency-buckets';
@@ -25,6 +26,9 @@ export * from './cli/queue-stats';
 export * from './cli/queue-failed';
 export * from './cli/queue-retry';
 export * from './cli/queue-purge';
+export * from './cli/queue-cancel';
+export * from './cli/queue-pause';
+export * from './flow/flow-options';
 export * from './cli/queue-schedules';
 export * from './module-observability';
 export * from './metrics/queue-metrics';

@@ -27,7 +27,9 @@ export class BrokerQueueMessage<T> {
      * Aborted when the queue gives up on this callback: its `timeout` passed
      * (`reason.kind === 'timeout'`; the message was retried as a failed attempt)
      * or the shutdown timeout passed (`'shutdown'`; it was handed back for
-     * redelivery). `reason` is a `QueueMessageAbortedError`. Pass it to `fetch()`
+     * redelivery), an operator cancelled it (`'cancelled'`; kept as failed with
+     * error 'cancelled'), or a renewal found its lease taken over by another
+     * consumer (`'leaseLost'`). `reason` is a `QueueMessageAbortedError`. Pass it to `fetch()`
      * and the like so abandoned work stops; what the callback does afterwards
      * settles nothing.
      */

@@ -23,6 +23,7 @@ export function resolveModuleOptions(config: BrokerQueueConfig): BrokerQueueModu
         const channelDefaults: BrokerQueueChannelOptions = {
             lease: configDuration(config.lease),
             maxAttempts: config.maxAttempts,
+            maxMessageSize: configDuration(config.maxMessageSize),
             backoff: {
                 delay: configDuration(config.backoff.delay),
                 factor: config.backoff.factor,
@@ -70,6 +71,7 @@ function createPostgresAdapter(config: BrokerQueueConfig): QueueStorageAdapter {
 }
 
 /** Config values from the environment arrive as strings: a bare number is milliseconds. */
+/** A number from the environment arrives as a string of digits: milliseconds, or bytes for a size. */
 function configDuration(value: Duration): Duration {
     return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 }

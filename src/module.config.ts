@@ -90,6 +90,11 @@ export class BrokerQueueConfig {
     maxAttempts: number = 5;
 
     /**
+     * @description The largest message produce(), produceMany() and schedule() accept, measured after BSON serialization: bytes or a size like '16mb'. A larger one is rejected with QueueMessageTooLargeError and nothing is stored. Default '16mb'.
+     */
+    maxMessageSize: string | number = '16mb';
+
+    /**
      * @description Delay between attempts. Default { delay: '1s', factor: 2, maxDelay: '10m' }.
      */
     backoff: BrokerQueueBackoffConfig = new BrokerQueueBackoffConfig();

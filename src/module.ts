@@ -3,8 +3,10 @@ import { ClassType } from '@deepkit/core';
 import { InjectorContext } from '@deepkit/injector';
 import { Logger } from '@deepkit/logger';
 import { Stopwatch } from '@deepkit/stopwatch';
+import { QueueCancelCommand } from './cli/queue-cancel';
 import { QueueFailedCommand } from './cli/queue-failed';
 import { QueuePurgeCommand } from './cli/queue-purge';
+import { QueuePauseCommand, QueueResumeCommand } from './cli/queue-pause';
 import { QueueRetryCommand } from './cli/queue-retry';
 import { QueueSchedulesCommand } from './cli/queue-schedules';
 import { QueueStatsCommand } from './cli/queue-stats';
@@ -65,7 +67,7 @@ export class BrokerQueueModule extends createModuleClass({
         },
     ],
     listeners: [BrokerQueueShutdownListener, QueueScheduleBootstrap],
-    controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand, QueueSchedulesCommand],
+    controllers: [QueueStatsCommand, QueueFailedCommand, QueueRetryCommand, QueuePurgeCommand, QueueCancelCommand, QueueSchedulesCommand, QueuePauseCommand, QueueResumeCommand],
     exports: [BrokerQueue, QueueStorageAdapter, QueueObservability],
 }) {
     protected dashboardGuard?: ClassType<QueueDashboardGuard>;

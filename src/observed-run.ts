@@ -9,7 +9,8 @@ import { ClaimedMessage, Settlement } from './storage';
  * The observation hears the outcome exactly once: the settlement the consumer
  * makes of the run, or `'release'` when the shutdown timeout hands it back
  * (an aborted run settles nothing). A timed-out run is settled by the consumer
- * (a failed attempt), so it ends there.
+ * (a failed attempt), so it ends there; a lost lease ends as `'release'` (another
+ * consumer has it), a cancelled one as `'fail'` (kept as failed, 'cancelled').
  */
 export class ObservedRun extends RunningMessage {
     protected observed = false;
@@ -29,7 +30,9 @@ export class ObservedRun extends RunningMessage {
 
     override abort(reason: QueueMessageAbortedError): void {
         super.abort(reason);
-        if (reason.kind === 'shutdown') this.end('release', reason);
+        // A timed-out run is settled by the consumer; the others settle nothing here.
+        if (reason.kind === 'shutdown' || reason.kind === 'leaseLost') this.end('release', reason);
+        else if (reason.kind === 'cancelled') this.end('fail', reason);
     }
 }
 

@@ -1,6 +1,9 @@
+import { ByteSize, parseByteSize } from './byte-size';
 import { Duration, maxStoredDuration, maxTimerDuration, parseDuration } from './duration';
 import { QueueOptionError } from './errors';
 import { QueueOrmDatabase, QueueOrmSession } from './orm/orm-types';
+import { FlowOptions, parseFlowOptions } from './flow/flow-options';
+import { FlowLimits } from './storage';
 
 /** How a channel treats repeated messages. Same values as `@deepkit/broker`'s enum. */
 export enum QueueMessageProcessing {
@@ -26,7 +29,8 @@ export interface BackoffOptionsResolved {
     maxDelay: number;
 }
 
-export interface BrokerQueueChannelOptions {
+/** `concurrency` and `rateLimit` (src/flow/flow-options.ts) bound the channel across every consumer, process and host. */
+export interface BrokerQueueChannelOptions extends FlowOptions {
     /** Default `QueueMessageProcessing.atLeastOnce`. */
     process?: QueueMessageProcessing;
     /** exactlyOnce only: how long a produced hash blocks an identical message. Default `'5m'`. */
@@ -41,6 +45,12 @@ export interface BrokerQueueChannelOptions {
     retention?: Duration;
     /** Default `timeout` of this channel's consumers. Default: none. */
     timeout?: Duration;
+    /**
+     * The largest message `produce()`, `produceMany()` and `schedule()` accept, measured after BSON
+     * serialization: bytes or a size like `'16mb'`, at most 1,000,000,000. A larger one is rejected
+     * with `QueueMessageTooLargeError` and nothing is stored. Default `'16mb'` (16 MiB).
+     */
+    maxMessageSize?: ByteSize;
 }
 
 export interface BrokerQueueChannelOptionsResolved {
@@ -51,6 +61,9 @@ export interface BrokerQueueChannelOptionsResolved {
     lease: number;
     retention: number;
     timeout?: number;
+    /** Global flow limits (`concurrency`, `rateLimit`), declared by each consumer of the channel. Default: none. */
+    flow: FlowLimits;
+    maxMessageSize: number;
 }
 
 export interface BrokerQueueProduceOptions {
@@ -78,7 +91,8 @@ export interface BrokerQueueProduceOptionsResolved {
     deduplication?: { hash?: string, interval: number };
 }
 
-export interface BrokerQueueConsumeOptions {
+/** `concurrency` and `rateLimit` here override the channel's (they are still global, not per consumer). */
+export interface BrokerQueueConsumeOptions extends FlowOptions {
     /** Callbacks running at once in this consumer. Default 1. */
     maxParallel?: number;
     /**
@@ -107,6 +121,14 @@ export interface BrokerQueueConsumeOptions {
      * nothing. Default: the channel's `timeout`, else none.
      */
     timeout?: Duration;
+    /**
+     * The most payload bytes this consumer holds at once, running and prefetched together: a claim
+     * stops before the message that would exceed it. Bytes or a size like `'64mb'`, at least the
+     * channel's `maxMessageSize`, so that the largest message always fits (a message larger than
+     * the budget, stored under a higher limit, is still delivered, alone). Default `'64mb'`, or the
+     * channel's `maxMessageSize` when that is larger.
+     */
+    prefetchBytes?: ByteSize;
 }
 
 export interface BrokerQueueConsumeOptionsResolved {
@@ -115,8 +137,11 @@ export interface BrokerQueueConsumeOptionsResolved {
     prefetch: number;
     adaptivePrefetch: boolean;
     maxUnsettled: number;
+    prefetchBytes: number;
     database?: QueueOrmDatabase;
     timeout?: number;
+    /** Only the flow limits these options set; they override the channel's. */
+    flow: FlowLimits;
 }
 
 /** A timer: at most maxTimerDuration (Node fires a longer one after 1 ms). */
@@ -171,14 +196,18 @@ export const defaultChannelOptions: BrokerQueueChannelOptionsResolved = {
     backoff: defaultBackoff,
     lease: 30_000,
     retention: 0,
+    flow: {},
+    maxMessageSize: 16 * 1024 ** 2,
 };
+
+export const defaultPrefetchBytes = 64 * 1024 ** 2;
 
 /** `defaults` lets a module config change the defaults of every channel. */
 export function parseChannelOptions(
     options: BrokerQueueChannelOptions = {},
     defaults: BrokerQueueChannelOptionsResolved = defaultChannelOptions,
 ): BrokerQueueChannelOptionsResolved {
-    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention', 'timeout'], 'channel');
+    rejectUnknown(options, ['process', 'deduplicationInterval', 'maxAttempts', 'backoff', 'lease', 'retention', 'timeout', 'concurrency', 'rateLimit', 'maxMessageSize'], 'channel');
     return {
         process: options.process === undefined ? defaults.process : parseProcess(options.process, 'process'),
         deduplicationInterval: options.deduplicationInterval === undefined ? defaults.deduplicationInterval : parseDuration(options.deduplicationInterval, 'deduplicationInterval', 1, maxStoredDuration),
@@ -188,6 +217,8 @@ export function parseChannelOptions(
         lease: options.lease === undefined ? defaults.lease : parseDuration(options.lease, 'lease', 100),
         retention: options.retention === undefined ? defaults.retention : parseDuration(options.retention, 'retention', 0, maxStoredDuration),
         timeout: options.timeout === undefined ? defaults.timeout : parseTimeout(options.timeout),
+        flow: parseFlowOptions(options, defaults.flow ?? {}),
+        maxMessageSize: options.maxMessageSize === undefined ? defaults.maxMessageSize : parseByteSize(options.maxMessageSize, 'maxMessageSize'),
     };
 }
 
@@ -231,17 +262,30 @@ export function parseProduceOptions(options: BrokerQueueProduceOptions | undefin
 /** Enough results per commit for the group commit's drain rate at small `maxParallel` (bench/RESULTS.md, issue 12 item 2). */
 const defaultMaxUnsettled = 128;
 
-export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}): BrokerQueueConsumeOptionsResolved {
-    rejectUnknown(options, ['maxParallel', 'prefetch', 'maxUnsettled', 'database', 'timeout'], 'consume');
+/** `channel`: the options of the channel consumed, whose `maxMessageSize` bounds `prefetchBytes` from below. */
+export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}, channel: BrokerQueueChannelOptionsResolved = defaultChannelOptions): BrokerQueueConsumeOptionsResolved {
+    rejectUnknown(options, ['maxParallel', 'prefetch', 'prefetchBytes', 'maxUnsettled', 'database', 'timeout', 'concurrency', 'rateLimit'], 'consume');
     const maxParallel = options.maxParallel === undefined ? 1 : parseInteger(options.maxParallel, 'maxParallel', 1, 10_000);
     return {
         maxParallel,
         prefetch: options.prefetch === undefined ? Math.min(maxParallel, 256) : parseInteger(options.prefetch, 'prefetch', 0, 256),
         adaptivePrefetch: options.prefetch === undefined,
         maxUnsettled: options.maxUnsettled === undefined ? Math.max(maxParallel, defaultMaxUnsettled) : parseInteger(options.maxUnsettled, 'maxUnsettled', 1, 10_000),
+        prefetchBytes: options.prefetchBytes === undefined
+            ? Math.max(defaultPrefetchBytes, channel.maxMessageSize)
+            : parsePrefetchBytes(options.prefetchBytes, channel.maxMessageSize),
         database: options.database,
         timeout: options.timeout === undefined ? undefined : parseTimeout(options.timeout),
+        flow: parseFlowOptions(options),
     };
+}
+
+function parsePrefetchBytes(value: ByteSize, maxMessageSize: number): number {
+    const bytes = parseByteSize(value, 'prefetchBytes', 1, Number.MAX_SAFE_INTEGER);
+    if (bytes < maxMessageSize) {
+        throw new QueueOptionError(`Option 'prefetchBytes' must be at least the channel's maxMessageSize (${maxMessageSize} bytes), so that the largest message fits; got ${JSON.stringify(value)}`);
+    }
+    return bytes;
 }
 
 /** Delay before the retry that follows failed attempt number `attempt` (1-based). */

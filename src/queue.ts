@@ -5,6 +5,7 @@ import { MessageCodec } from './codec';
 import { ConsumeCallback, QueueConsumer, QueueLogger } from './consumer';
 import { Duration, parseDuration } from './duration';
 import { QueueClosedError, QueueOptionError } from './errors';
+import { checkMessageSize } from './message-limits';
 import { combineInstrumentation, QueueInstrumentation } from './instrumentation';
 import { EnqueueFailure, enqueueGroup, enqueueResult } from './group-enqueue';
 import {
@@ -20,7 +21,7 @@ import {
 import { assertOutsideConsumerTransaction } from './orm/orm-session';
 import { QueueOrmDatabase } from './orm/orm-types';
 import { TransactionalConsumeCallback, TransactionalQueueConsumer } from './orm/transactional-consumer';
-import { ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, isTransactionalStorage, MessageId, QueueStorage, Settlement } from './storage';
+import { CancelResult, ChannelStats, EnqueueRequest, EnqueueResult, FailedMessage, isTransactionalStorage, MessageId, QueueStorage, Settlement } from './storage';
 import { QueueSchedules, ScheduleInfo } from './schedule/queue-schedules';
 import { ScheduleOptions } from './schedule/schedule-options';
 
@@ -279,9 +280,35 @@ export class BrokerQueue {
         return this.adapter.retryFailed(channel, ids);
     }
 
+    /**
+     * Stops new deliveries of the channel in every process and host, persisted (until `resume()`).
+     * Produces are still stored; running callbacks finish.
+     */
+    async pause(channel: string): Promise<void> {
+        await this.connect();
+        await this.adapter.setPaused(channel, true);
+    }
+
+    /** Delivers the channel's messages again; idle consumers everywhere are woken at once. */
+    async resume(channel: string): Promise<void> {
+        await this.connect();
+        await this.adapter.setPaused(channel, false);
+    }
+
     async purge(channel: string, which: 'failed' | 'all'): Promise<number> {
         await this.connect();
         return this.adapter.purge(channel, which);
+    }
+
+    /**
+     * Cancels one message: pending or delayed, it is removed (`'removed'`); running, it is kept
+     * as failed with error 'cancelled' at once and its callback's `message.signal` is aborted
+     * (`'cancelled'`, reason kind `'cancelled'`) within moments in any process; done, failed or
+     * unknown: `'not found'`. See `QueueStorage.cancel`.
+     */
+    async cancel(channel: string, id: MessageId): Promise<CancelResult> {
+        await this.connect();
+        return this.adapter.cancel(channel, id);
     }
 
     protected startMaintenance(): void {
@@ -358,7 +385,7 @@ export class BrokerQueueChannel<T> {
     async consume(callback: ConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release>;
     async consume(callback: ConsumeCallback<T> | TransactionalConsumeCallback<T>, options?: BrokerQueueConsumeOptions): Promise<Release> {
         if (typeof callback !== 'function') throw new QueueOptionError('consume() needs a callback function');
-        const resolved = parseConsumeOptions(options);
+        const resolved = parseConsumeOptions(options, this.options);
         const consumer = resolved.database !== undefined
             ? new TransactionalQueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, resolved, callback, resolved.database)
             : new QueueConsumer<T>(this.queue.consumerContext(), this.codec, this.options, resolved, callback as ConsumeCallback<T>);
@@ -372,7 +399,7 @@ export class BrokerQueueChannel<T> {
      * `queue.runScheduler()`. Replacing it with the same timing keeps its next run.
      */
     async schedule(key: string, options: ScheduleOptions, data: T): Promise<ScheduleInfo> {
-        return this.queue.scheduling.upsert(this.codec, this.options.maxAttempts, key, options, data);
+        return this.queue.scheduling.upsert(this.codec, this.options, key, options, data);
     }
 
     /** Removes the schedule; false when the channel has none by that key. */
@@ -383,6 +410,7 @@ export class BrokerQueueChannel<T> {
     protected request(data: T, options?: BrokerQueueProduceOptions): EnqueueRequest {
         const resolved = parseProduceOptions(options, this.options);
         const payload = this.codec.encode(data);
+        checkMessageSize(this.name, payload, this.options.maxMessageSize);
         const request: EnqueueRequest = {
             channel: this.name,
             payload,

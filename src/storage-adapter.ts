@@ -2,7 +2,7 @@ import { Type } from '@deepkit/type';
 import { DeepkitBrokerBridge, DeepkitBrokerProduceOptions, DeepkitBrokerQueueMessage } from './broker-compat';
 import { Release } from './queue';
 import {
-    ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    CancelResult, ChannelMinute, ChannelStats, FlowLimits, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
     FailedMessage, MessageId, MessageInfo, QueueStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from './storage';
 
@@ -31,6 +31,8 @@ export abstract class QueueStorageAdapter implements QueueStorage {
     abstract registerConsumer(consumer: ConsumerRegistration): Promise<void>;
     abstract unregisterConsumer(consumerId: string): Promise<void>;
     abstract claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]>;
+    abstract declareFlow(channel: string, limits: FlowLimits): Promise<FlowLimits>;
+    abstract setPaused(channel: string, paused: boolean): Promise<void>;
     abstract renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]>;
     abstract settle(settlements: Settlement[]): Promise<MessageId[]>;
     abstract reclaimAbandoned(): Promise<number>;
@@ -41,6 +43,7 @@ export abstract class QueueStorageAdapter implements QueueStorage {
     abstract listFailed(channel: string, options: { limit: number, offset: number }): Promise<FailedMessage[]>;
     abstract retryFailed(channel: string, ids?: MessageId[]): Promise<number>;
     abstract purge(channel: string, which: 'failed' | 'all'): Promise<number>;
+    abstract cancel(channel: string, id: MessageId): Promise<CancelResult>;
     abstract clock(): Promise<number>;
     abstract upsertSchedule(schedule: ScheduleUpsert): Promise<StoredSchedule>;
     abstract removeSchedule(channel: string, key: string): Promise<boolean>;

@@ -126,6 +126,22 @@ export interface ChannelStats {
     doneLastHour: number;
     /** Processed per second over the last minute. */
     ratePerSecond: number;
+    /** Paused with `setPaused()`: produces are stored, nothing new is delivered. */
+    paused: boolean;
+}
+
+/**
+ * A channel's global flow limits, across every consumer, process and host. Enforced by the
+ * adapter inside the claim's transaction, on the database, while it holds the channel's stored
+ * row (see src/flow/flow-claim.ts for the shared arithmetic):
+ * - `concurrency`: at most this many messages of the channel leased at once (prefetched ones included).
+ * - `rate`: at most `max` deliveries claimed per fixed window of `per` ms; a window opens at the
+ *   first claim that takes a message after the previous window ended (an empty claim opens none).
+ * A channel without limits and not paused has no stored row, and its claim takes no extra lock.
+ */
+export interface FlowLimits {
+    concurrency?: number;
+    rate?: { max: number, per: number };
 }
 
 export interface FailedMessage {
@@ -233,6 +249,25 @@ export interface ConsumerInfo {
 
 export type MessageState = 'pending' | 'delayed' | 'leased' | 'failed' | 'done';
 
+/**
+ * What `cancel()` did: `'removed'` a pending or delayed message (deleted);
+ * `'cancelled'` a leased one (kept as failed with error `cancelledError`);
+ * `'not found'` nothing (no such message in the channel, or already done or failed).
+ */
+export type CancelResult = 'removed' | 'cancelled' | 'not found';
+
+/** The stored error of a message cancelled while leased; the consumer's renewal tells a cancel from a lost lease by it. */
+export const cancelledError = 'cancelled';
+
+/**
+ * The `watch()` name on which `cancel()` announces, after its commit, that a leased message of
+ * `channel` was cancelled (in every process, as for available messages): its consumer then renews
+ * at once instead of at its next renewal, sees the lease gone and aborts the callback.
+ */
+export function cancelWatchChannel(channel: string): string {
+    return `${channel}\u001fcancelled`;
+}
+
 /** One stored message with its state, for inspection. */
 export interface MessageInfo {
     id: MessageId;
@@ -273,8 +308,27 @@ export interface QueueStorage {
      * `lease` ms, highest priority first, then oldest availability, and counts
      * the delivery provisionally (see Attempts above). Never hands one message
      * to two consumers at once.
+     *
+     * `maxBytes` bounds the claimed payloads' total size (`payload.byteLength`, summed in claim
+     * order): the claim stops before the first message that would bring the total over it. The
+     * first message is claimed whatever its size, so a message larger than any budget is still
+     * delivered (alone). Without it, sizes do not matter.
      */
-    claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]>;
+    claim(channel: string, consumerId: string, limit: number, lease: number, maxBytes?: number): Promise<ClaimedMessage[]>;
+
+    /**
+     * Stores the channel's flow limits (see `FlowLimits`), replacing the stored ones, and returns the
+     * limits stored before (`{}` when none). Keeps the paused state and the current rate window.
+     * Every claim from then on, in any process, stays within them.
+     */
+    declareFlow(channel: string, limits: FlowLimits): Promise<FlowLimits>;
+
+    /**
+     * Persists the channel's paused state. A paused channel still stores produces; claims return
+     * nothing, leases already taken stay and settle as usual. Resuming wakes the channel's
+     * consumers in every process (as `watch()` does for new messages).
+     */
+    setPaused(channel: string, paused: boolean): Promise<void>;
 
     /** Extends the leases of these messages; returns the ids the consumer no longer owns. */
     renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]>;
@@ -283,6 +337,8 @@ export interface QueueStorage {
      * Applies all settlements (start records included) in one transaction; returns the ids that were no
      * longer leased to their consumer. A done, retry or fail also gives back the attempts of earlier leases
      * lost unrecorded: the callback ran to its end, so those losses were not its doing.
+     * On a channel with a `concurrency` limit, a settlement that ends a lease wakes the channel's watchers
+     * in every process (a slot is free).
      */
     settle(settlements: Settlement[]): Promise<MessageId[]>;
 
@@ -294,7 +350,11 @@ export interface QueueStorage {
      */
     reclaimAbandoned(): Promise<number>;
 
-    /** Milliseconds until the next delayed message of the channel becomes available; undefined when none is delayed. */
+    /**
+     * Milliseconds until the next delayed message of the channel becomes available; undefined when none is delayed.
+     * Right after a claim held back by flow control: undefined when paused or every `concurrency` slot is leased
+     * (a resume or a settlement of the channel wakes its watchers), the ms until the rate window ends when it is used up.
+     */
     nextAvailableIn(channel: string): Promise<number | undefined>;
 
     /**
@@ -317,6 +377,17 @@ export interface QueueStorage {
 
     /** Deletes the channel's failed messages, or all of its messages. Returns how many. */
     purge(channel: string, which: 'failed' | 'all'): Promise<number>;
+
+    /**
+     * Cancels one message of the channel, atomically and durably. Pending or delayed: deleted
+     * (`'removed'`). Leased: kept as failed with error `cancelledError` and its lease ended at
+     * once (`'cancelled'`), counted as failed; its consumer's later settlement then changes
+     * nothing and its next renewal returns it as no longer owned. Done, failed, or not a message
+     * of this channel: nothing changes (`'not found'`). A removed message's deduplication record
+     * stays: cancelling does not make an exactly-once request enqueueable again. A `'cancelled'`
+     * is announced to watchers of `cancelWatchChannel(channel)` after the commit.
+     */
+    cancel(channel: string, id: MessageId): Promise<CancelResult>;
 
     /** The storage's clock in epoch ms (the database's for a networked database): schedules compute their first tick from it. */
     clock(): Promise<number>;

@@ -111,7 +111,17 @@ describe('options', () => {
             backoff: { delay: 1000, factor: 2, maxDelay: 600_000 },
             lease: 30_000,
             retention: 0,
+            flow: {},
+            maxMessageSize: 16 * 1024 * 1024,
         });
+    });
+
+    test('flow options parse once; consume options override the channel\'s', () => {
+        expect(parseChannelOptions({ concurrency: 2, rateLimit: { max: 100, per: '1s' } }).flow).toEqual({ concurrency: 2, rate: { max: 100, per: 1000 } });
+        expect(parseConsumeOptions({ concurrency: 3 }).flow).toEqual({ concurrency: 3 });
+        expect(parseConsumeOptions().flow).toEqual({});
+        expect(() => parseConsumeOptions({ rateLimit: { max: 0, per: '1s' } })).toThrow(/'rateLimit.max' must be an integer from 1/);
+        expect(() => parseChannelOptions({ rateLimit: { max: 1, per: '1s', burst: 2 } as any })).toThrow(/Unknown rateLimit option 'burst'/);
     });
 
     test.each([
@@ -151,8 +161,27 @@ describe('options', () => {
         [{ maxParallel: '4' }, /'maxParallel' must be an integer/],
         [{ prefetch: 1000 }, /'prefetch' must be an integer from 0 to 256/],
         [{ parallel: 2 }, /Unknown consume option 'parallel'/],
+        [{ prefetchBytes: '64 MB' }, /Option 'prefetchBytes' has the invalid size "64 MB"/],
+        [{ prefetchBytes: 0 }, /'prefetchBytes' must be a size from 1/],
+        [{ prefetchBytes: '1mb' }, /'prefetchBytes' must be at least the channel's maxMessageSize \(16777216 bytes\)/],
     ])('consume option %p is rejected', (options, message) => {
         expect(() => parseConsumeOptions(options as any)).toThrow(message);
+    });
+
+    test('sizes: bytes or a number with a binary unit; maxMessageSize defaults to 16 MiB, prefetchBytes to 64 MiB', () => {
+        expect(defaultChannelOptions.maxMessageSize).toBe(16 * 1024 * 1024);
+        expect(parseChannelOptions({ maxMessageSize: '512kb' }).maxMessageSize).toBe(512 * 1024);
+        expect(parseChannelOptions({ maxMessageSize: '1.5MB' }).maxMessageSize).toBe(1.5 * 1024 * 1024);
+        expect(parseChannelOptions({ maxMessageSize: 1000 }).maxMessageSize).toBe(1000);
+        expect(parseChannelOptions({}, parseChannelOptions({ maxMessageSize: '1kb' })).maxMessageSize).toBe(1024);
+        expect(() => parseChannelOptions({ maxMessageSize: '16 megabytes' })).toThrow(/Option 'maxMessageSize' has the invalid size/);
+        expect(() => parseChannelOptions({ maxMessageSize: '2gb' })).toThrow(/'maxMessageSize' must be a size from 1 to 1000000000 bytes/);
+        expect(() => parseChannelOptions({ maxMessageSize: true as any })).toThrow(/'maxMessageSize' must be a size/);
+        expect(parseConsumeOptions().prefetchBytes).toBe(64 * 1024 * 1024);
+        const large = parseChannelOptions({ maxMessageSize: '100mb' });
+        expect(parseConsumeOptions({}, large).prefetchBytes).toBe(100 * 1024 * 1024);
+        expect(parseConsumeOptions({ prefetchBytes: '100mb' }, large).prefetchBytes).toBe(100 * 1024 * 1024);
+        expect(() => parseConsumeOptions({ prefetchBytes: '64mb' }, large)).toThrow(/'prefetchBytes' must be at least/);
     });
 
     test('a hash must fit the storage: 1024 bytes of UTF-8 (a PostgreSQL index entry)', () => {

@@ -4,7 +4,7 @@
  *
  *     storageConformanceSuite('sqlite file', async () => ({ storage: new SqliteQueueAdapter({ path }), location: { kind: 'sqlite', path }, cleanup }));
  */
-import { BrokerQueue, BrokerQueueOptions, QueueMessageProcessing, QueueStorage, QueueValidationError } from '../src';
+import { BrokerQueue, BrokerQueueOptions, CancelResult, cancelledError, cancelWatchChannel, QueueMessageProcessing, QueueStorage, QueueValidationError } from '../src';
 import { Child } from './support/child';
 import { MemoryLogger } from './support/logger';
 import { countRows, openStorage, StorageLocation } from './support/storage-location';
@@ -320,7 +320,7 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             const claimers = ['a', 'b'].map(id => new Child('tests/fixtures/storage-claimer.ts', [JSON.stringify(location), 'n', id, '2']));
             try {
                 // Starting a TypeScript child takes seconds, more on a busy machine.
-                await Promise.all(claimers.map(v => v.waitForLine('ready', 60_000)));
+                await Promise.all(claimers.map(v => v.waitForLine('ready', 150_000)));
                 for (const claimer of claimers) claimer.kill('SIGUSR2');
                 await Promise.all(claimers.map(v => v.waitForLine('finished', 30_000)));
             } finally {
@@ -340,7 +340,7 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             // Every message claimed exactly once, on its first attempt.
             expect(claimed.flat().map(v => v.id).sort()).toEqual([...produced].sort());
             expect(claimed.flat().filter(v => v.attempt !== 1)).toEqual([]);
-        }, 120_000);
+        }, 240_000);
 
         test('settling a message leased to another consumer changes nothing', async () => {
             await queue.channel<number>('n').produce(1);
@@ -353,6 +353,145 @@ export function storageConformanceSuite(name: string, factory: () => Promise<Sto
             expect((await queue.stats('n'))[0].inFlight).toBe(1);
             expect(await storage.settle([{ kind: 'done', id: claimed.id, consumerId: 'a', retention: 0 }])).toEqual([]);
             expect((await queue.stats('n'))[0].inFlight).toBe(0);
+        });
+
+        test('cancel removes a pending or delayed message, fails a leased one at once, and finds nothing else', async () => {
+            const channel = queue.channel<number>('n');
+            const [pending, delayed, leased, done, other] = await channel.produceMany([1, 2, 3, 4, 5]);
+            await storage.enqueue([]);
+            await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+            expect(await storage.cancel('n', delayed.id)).toBe('removed');
+            // Pending and delayed alike: make one delayed by rescheduling it.
+            const claimed = await storage.claim('n', 'a', 5, 60_000);
+            expect(claimed.map(v => v.id)).toEqual([pending.id, leased.id, done.id, other.id]);
+            await storage.settle([
+                { kind: 'reschedule', id: pending.id, consumerId: 'a', delay: 3_600_000 },
+                { kind: 'done', id: done.id, consumerId: 'a', retention: 60_000 },
+                { kind: 'release', id: other.id, consumerId: 'a' },
+            ]);
+            expect((await storage.getMessage(pending.id))!.state).toBe('delayed');
+            expect(await storage.cancel('n', pending.id)).toBe('removed');
+            expect(await storage.cancel('n', other.id)).toBe('removed');
+            expect(await storage.getMessage(pending.id)).toBeUndefined();
+            expect(await storage.getMessage(delayed.id)).toBeUndefined();
+
+            // Another channel's message, a done one, an unknown or malformed id: nothing happens.
+            expect(await storage.cancel('other', leased.id)).toBe('not found');
+            expect(await storage.cancel('n', done.id)).toBe('not found');
+            expect(await storage.cancel('n', '999999999')).toBe('not found');
+            expect(await storage.cancel('n', 'x')).toBe('not found');
+            expect((await storage.getMessage(leased.id))!.state).toBe('leased');
+
+            const cancels = deferred();
+            const stop = storage.watch(cancelWatchChannel('n'), () => cancels.resolve());
+            try {
+                expect(await storage.cancel('n', leased.id)).toBe('cancelled');
+                await within(cancels.promise, 5000, 'the announcement of the cancel');
+            } finally {
+                stop();
+            }
+            const cancelled = await storage.getMessage(leased.id);
+            expect(cancelled).toMatchObject({ state: 'failed', error: cancelledError, attempt: 1, settledAt: expect.any(Date) });
+            expect(cancelled!.leaseOwner).toBeUndefined();
+            // Its consumer's renewal and settlement find the lease gone and change nothing.
+            expect(await storage.renewLeases('a', [leased.id], 60_000)).toEqual([leased.id]);
+            expect(await storage.settle([{ kind: 'done', id: leased.id, consumerId: 'a', retention: 0 }])).toEqual([leased.id]);
+            expect(await storage.settle([{ kind: 'retry', id: leased.id, consumerId: 'a', delay: 0, error: 'late' }])).toEqual([leased.id]);
+            expect(await storage.getMessage(leased.id)).toMatchObject({ state: 'failed', error: cancelledError });
+            expect(await storage.cancel('n', leased.id)).toBe('not found');
+            expect((await queue.stats('n'))[0]).toMatchObject({ pending: 0, delayed: 0, inFlight: 0, failed: 1 });
+            expect((await storage.totals()).find(v => v.channel === 'n')).toMatchObject({ failed: 1 });
+            // A cancelled message is a failed one: an operator can retry it.
+            expect(await storage.retryFailed('n', [leased.id])).toBe(1);
+            expect((await storage.getMessage(leased.id))!.state).toBe('pending');
+        });
+
+        sharedTest('cancel racing claims from another connection: each message is removed or cancelled, never missed', async () => {
+            const other = openStorage(fixture.location!);
+            await other.connect();
+            try {
+                const results = await queue.channel<number>('n').produceMany(Array.from({ length: 120 }, (_, i) => i));
+                await other.registerConsumer({ id: 'b', channel: 'n', host: 'h', pid: process.pid });
+                const claimed = new Set<string>();
+                const claiming = (async () => {
+                    for (let i = 0; i < 120; i++) for (const v of await other.claim('n', 'b', 1, 60_000)) claimed.add(v.id);
+                })();
+                const outcomes: CancelResult[] = [];
+                for (const { id } of results) outcomes.push(await storage.cancel('n', id));
+                await claiming;
+                expect(outcomes.filter(v => v === 'not found')).toEqual([]);
+                // A message the other connection claimed was running there: cancelled, never deleted under it.
+                expect(results.filter(({ id }, i) => claimed.has(id) && outcomes[i] !== 'cancelled')).toEqual([]);
+                const [stats] = await queue.stats('n');
+                expect(stats).toMatchObject({ pending: 0, inFlight: 0, failed: outcomes.filter(v => v === 'cancelled').length });
+            } finally {
+                await other.disconnect();
+            }
+        });
+
+        test('message.signal aborts with kind cancelled when the running message is cancelled; its result changes nothing', async () => {
+            const channel = queue.channel<number>('n', { maxAttempts: 3 });
+            const { id } = await channel.produce(1);
+            const started = deferred();
+            const aborted = deferred<unknown>();
+            const finish = deferred();
+            let calls = 0;
+            const release = await channel.consume(async (_, message) => {
+                calls++;
+                message.signal.addEventListener('abort', () => aborted.resolve(message.signal.reason));
+                started.resolve();
+                await finish.promise;
+            }, { prefetch: 0 });
+            try {
+                await started.promise;
+                expect(await queue.cancel('n', id)).toBe('cancelled');
+                // Prompt: the cancel is announced, the lease (60 s by default) is not waited for.
+                expect(await within(aborted.promise, 5000, 'the abort')).toMatchObject({ name: 'QueueMessageAbortedError', kind: 'cancelled', message: expect.stringContaining('cancelled') });
+                finish.resolve();
+                expect(await storage.getMessage(id)).toMatchObject({ state: 'failed', error: 'cancelled' });
+                expect((await queue.stats('n'))[0]).toMatchObject({ inFlight: 0, failed: 1 });
+                expect(calls).toBe(1);
+                expect(logger.lines.filter(line => line.includes('lost the lease'))).toEqual([]);
+            } finally {
+                finish.resolve();
+                await release();
+            }
+            expect(await storage.getMessage(id)).toMatchObject({ state: 'failed', error: 'cancelled' });
+        });
+
+        test('message.signal aborts with kind leaseLost when the lease was taken over; the slot is freed and the result dropped', async () => {
+            const channel = queue.channel<number>('n', { lease: 150 });
+            const [first, second] = await channel.produceMany([1, 2]);
+            const aborted = deferred<unknown>();
+            const finish = deferred();
+            const ran: string[] = [];
+            const secondRan = deferred();
+            const release = await channel.consume(async (_, message) => {
+                ran.push(message.id);
+                if (message.id === second.id) return secondRan.resolve();
+                message.signal.addEventListener('abort', () => aborted.resolve(message.signal.reason));
+                // As if a reclaim had taken the consumer for dead: its lease goes to another consumer.
+                const [consumer] = queue['consumers'];
+                await storage.unregisterConsumer(consumer.id);
+                await storage.registerConsumer({ id: 'thief', channel: 'n', host: 'h', pid: process.pid });
+                const taken = await storage.claim('n', 'thief', 2, 60_000);
+                expect(taken.map(v => v.id)).toContain(first.id);
+                await storage.settle(taken.filter(v => v.id !== first.id).map(v => ({ kind: 'release' as const, id: v.id, consumerId: 'thief' })));
+                await finish.promise;
+            }, { prefetch: 0, maxParallel: 1 });
+            try {
+                expect(await within(aborted.promise, 5000, 'the abort')).toMatchObject({ name: 'QueueMessageAbortedError', kind: 'leaseLost' });
+                // The slot is free at once: the other message runs while the first callback still hangs.
+                await within(secondRan.promise, 5000, 'the second message');
+                finish.resolve();
+                await waitFor(async () => (await storage.getMessage(second.id)) === undefined, 'the second message done');
+                // The late callback settles nothing: the thief still holds the first message.
+                expect(await storage.getMessage(first.id)).toMatchObject({ state: 'leased', leaseOwner: 'thief' });
+                expect(logger.lines.some(line => line.includes('lost the lease') && line.includes(first.id))).toBe(true);
+            } finally {
+                finish.resolve();
+                await release();
+            }
         });
 
         test('a lost lease whose start was not recorded uses no attempt; the next delivery asks to record it', async () => {

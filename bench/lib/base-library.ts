@@ -8,6 +8,7 @@ import { execFileSync } from 'child_process';
 import { existsSync, mkdirSync, realpathSync, rmSync, symlinkSync } from 'fs';
 import { join, resolve } from 'path';
 import { WorkerConfig } from '../systems/bench-system';
+import { emitTsc } from './emit-tsc';
 import { settings } from './settings';
 
 export type QueueLibrary = typeof import('../../src');
@@ -31,7 +32,7 @@ export function baseLibraryPath(): string {
         execFileSync('tar', ['-x', '-C', dir], { input: archive });
         symlinkSync(realpathSync(join(projectRoot, 'node_modules')), join(dir, 'node_modules'));
         console.log(`building ${sha.slice(0, 12)} (BENCH_BASE=${commit}) into ${dir}`);
-        execFileSync(process.execPath, [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.build.json')], { stdio: 'inherit' });
+        emitTsc(join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), ['-p', join(dir, 'tsconfig.build.json')], index);
     }
     return built = index;
 }

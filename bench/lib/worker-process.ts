@@ -1,6 +1,7 @@
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { join, resolve } from 'path';
+import { emitTsc } from './emit-tsc';
 import { WorkerRequest } from './worker-request';
 
 const projectRoot = resolve(__dirname, '../..');
@@ -19,7 +20,7 @@ function workerScript(): string {
         mkdirSync(parent, { recursive: true });
         const dir = mkdtempSync(join(parent, 'build-'));
         const tsc = join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-        execFileSync(process.execPath, [tsc, '-p', join(projectRoot, 'bench', 'tsconfig.worker.json'), '--outDir', dir], { stdio: 'inherit' });
+        emitTsc(tsc, ['-p', join(projectRoot, 'bench', 'tsconfig.worker.json'), '--outDir', dir], join(dir, 'bench', 'worker.js'));
         buildDir = dir;
         process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     }

@@ -50,7 +50,8 @@ class PostgresSystem implements BenchSystem {
 
 const startConsumer: StartConsumer = async (config, handler, concurrency) => {
     const queue = newQueue(config);
-    await queue.channel<BenchMessage>('bench').consume(handler, { maxParallel: concurrency });
+    // config.flow: flow-control consume options (bench/scenarios/flow.ts), JSON.
+    await queue.channel<BenchMessage>('bench').consume(handler, { maxParallel: concurrency, ...(config.flow ? JSON.parse(String(config.flow)) : {}) });
     return { stop: () => queue.close() };
 };
 

@@ -51,7 +51,8 @@ const startConsumer: StartConsumer = async (config, handler, concurrency) => {
     const { BrokerQueue, SqliteQueueAdapter } = queueLibrary(config);
     const adapter = new SqliteQueueAdapter({ path: String(config.path), synchronous: config.synchronous as Synchronous });
     const queue = new BrokerQueue(adapter, { logger: silentLogger });
-    await queue.channel<BenchMessage>('bench').consume(handler, { maxParallel: concurrency });
+    // config.flow: flow-control consume options (bench/scenarios/flow.ts), JSON.
+    await queue.channel<BenchMessage>('bench').consume(handler, { maxParallel: concurrency, ...(config.flow ? JSON.parse(String(config.flow)) : {}) });
     return { stop: () => queue.close() };
 };
 

@@ -65,7 +65,7 @@ export class ChannelStatsCollector {
 
     entry(channel: string): ChannelStats {
         let entry = this.byChannel.get(channel);
-        if (!entry) this.byChannel.set(channel, entry = { channel, pending: 0, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0 });
+        if (!entry) this.byChannel.set(channel, entry = { channel, pending: 0, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0, paused: false });
         return entry;
     }
 

@@ -29,8 +29,8 @@ export class QueueStatsCommand {
             return 0;
         }
         output.table(
-            ['channel', 'pending', 'delayed', 'in flight', 'failed', 'done (1h)', 'rate/s'],
-            stats.map(v => [v.channel, v.pending, v.delayed, v.inFlight, v.failed, v.doneLastHour, Number(v.ratePerSecond.toFixed(2))]),
+            ['channel', 'pending', 'delayed', 'in flight', 'failed', 'done (1h)', 'rate/s', 'state'],
+            stats.map(v => [v.channel, v.pending, v.delayed, v.inFlight, v.failed, v.doneLastHour, Number(v.ratePerSecond.toFixed(2)), v.paused ? 'paused' : 'running']),
         );
         return 0;
     }

@@ -44,11 +44,14 @@ export async function performAction(queue: BrokerQueue, can: DashboardCapabiliti
             if (!can.pause) return fail(404, 'This queue cannot pause channels');
             await callCapability(queue, name, channel);
             return { status: 303, message: '', flash: name === 'pause' ? 'paused' : 'resumed' };
-        case 'cancel':
+        case 'cancel': {
             if (!can.cancel) return fail(404, 'This queue cannot cancel messages');
             if (!id) return fail(400, "Missing 'id'");
-            await callCapability(queue, 'cancel', channel, id);
-            return { status: 303, message: '', flash: 'cancelled' };
+            // 'removed' (was pending or delayed), 'cancelled' (was running: kept as failed), 'not found'.
+            const result = await callCapability(queue, 'cancel', channel, id);
+            if (result === 'not found') return fail(409, `Message ${id} is not pending, delayed or running in channel '${channel}': nothing to cancel`);
+            return { status: 303, message: '', flash: result === 'removed' ? 'removed' : 'cancelled' };
+        }
     }
     return fail(404, 'Unknown action');
 }

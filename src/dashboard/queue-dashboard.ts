@@ -25,7 +25,8 @@ const flashes: Record<string, (n: string) => string> = {
     purged: n => `Deleted ${n} message(s).`,
     paused: () => 'Paused: no message of the channel is delivered until it is resumed.',
     resumed: () => 'Resumed.',
-    cancelled: () => 'Cancelled.',
+    removed: () => 'Removed: the message was pending and is deleted.',
+    cancelled: () => 'Cancelled: its running callback is aborted and the message is kept as failed (\'cancelled\').',
 };
 
 /**

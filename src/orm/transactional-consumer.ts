@@ -111,8 +111,8 @@ export class TransactionalQueueConsumer<T> extends QueueConsumer<T> {
         return settlement;
     }
 
-    protected override settle(settlement: Settlement): void {
+    protected override settle(settlement: Settlement, bytes = 0): void {
         if (this.written.has(settlement)) return;
-        super.settle(settlement);
+        super.settle(settlement, bytes);
     }
 }

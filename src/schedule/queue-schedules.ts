@@ -1,5 +1,7 @@
 import { MessageCodec } from '../codec';
 import { QueueOptionError } from '../errors';
+import { checkMessageSize } from '../message-limits';
+import { BrokerQueueChannelOptionsResolved } from '../options';
 import { StoredSchedule } from '../storage';
 import { deserializeScheduleOptions, parseScheduleOptions, ScheduleOptions, ScheduleOptionsResolved, serializeScheduleOptions } from './schedule-options';
 import { ScheduleTimes } from './schedule-times';
@@ -44,10 +46,12 @@ export class QueueSchedules {
     }
 
     /** Validates everything before it writes: a bad option or value stores nothing. */
-    async upsert<T>(codec: MessageCodec<T>, maxAttempts: number, key: string, options: ScheduleOptions, data: T): Promise<ScheduleInfo> {
+    async upsert<T>(codec: MessageCodec<T>, channel: Pick<BrokerQueueChannelOptionsResolved, 'maxAttempts' | 'maxMessageSize'>, key: string, options: ScheduleOptions, data: T): Promise<ScheduleInfo> {
         checkKey(key);
         const resolved = parseScheduleOptions(options);
         const payload = codec.encode(data);
+        checkMessageSize(codec.channel, payload, channel.maxMessageSize);
+        const { maxAttempts } = channel;
         const { spec, timing } = serializeScheduleOptions(resolved);
         await this.context.connect();
         const { storage } = this.context;

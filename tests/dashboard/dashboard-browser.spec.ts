@@ -1,10 +1,9 @@
 import { join } from 'path';
 import { Browser, Page } from 'playwright-core';
-import { QueueStorageAdapter } from '../../src';
+import { QueueStorageAdapter, SqliteQueueAdapter } from '../../src';
 import { deferred } from '../support/wait';
 import { launchBrowser, testOutput } from './support/browser';
 import { DashboardApp, startDashboardApp, token } from './support/dashboard-app';
-import { PausableSqliteAdapter } from './support/pausable-adapter';
 import { tempDir } from '../support/temp';
 
 type Email = { to: string, body: string };
@@ -14,14 +13,14 @@ const xss = '<script>window.__xss = 1</script><b>bold</b>';
 describe('dashboard in a real browser', () => {
     let browser: Browser;
     let app: DashboardApp;
-    let adapter: PausableSqliteAdapter;
+    let adapter: SqliteQueueAdapter;
     let page: Page;
     let errors: string[];
     const dir = tempDir();
 
     beforeAll(async () => {
         browser = await launchBrowser();
-        adapter = new PausableSqliteAdapter({ path: dir.file('queue.sqlite') });
+        adapter = new SqliteQueueAdapter({ path: dir.file('queue.sqlite') });
         app = await startDashboardApp({ providers: [{ provide: QueueStorageAdapter, useValue: adapter }] });
         const emails = app.queue.channel<Email>('emails', { maxAttempts: 1 });
         // History for the charts: 20 sent, 2 of them fail (one with HTML in its payload).
@@ -127,17 +126,17 @@ describe('dashboard in a real browser', () => {
         expect(await page.locator('[data-field="failed"]').first().textContent()).toBe('1');
     });
 
-    test('pause and resume a channel (where the storage can), purge failed after a confirmation', async () => {
+    test('pause and resume a channel (persisted in the real SQLite storage), purge failed after a confirmation', async () => {
         await logIn();
         await page.goto(`${app.url}/channel?name=emails`);
         await Promise.all([page.waitForURL(/flash=paused/), page.click('button:has-text("Pause")')]);
-        expect(adapter.paused.has('emails')).toBe(true);
+        expect((await app.queue.stats('emails'))[0].paused).toBe(true);
         expect(await page.locator('h1 .badge.paused').count()).toBe(1);
         await page.goto(`${app.url}/`);
         expect(await page.locator('table.channels tr', { hasText: 'emails' }).locator('.badge.paused').count()).toBe(1);
         await page.goto(`${app.url}/channel?name=emails`);
         await Promise.all([page.waitForURL(/flash=resumed/), page.click('button:has-text("Resume")')]);
-        expect(adapter.paused.has('emails')).toBe(false);
+        expect((await app.queue.stats('emails'))[0].paused).toBe(false);
 
         const failed = (await app.queue.stats('emails'))[0].failed;
         await page.click('button:has-text("Purge failed")');

@@ -44,19 +44,30 @@ describe('operator commands', () => {
     test('queue:stats shows every state per channel', async () => {
         const stats = await json('queue:stats');
         expect(stats).toEqual([
-            { channel: 'jobs', pending: 0, delayed: 1, inFlight: 0, failed: 2, doneLastHour: 4, ratePerSecond: expect.any(Number) },
-            { channel: 'other', pending: 2, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0 },
+            { channel: 'jobs', pending: 0, delayed: 1, inFlight: 0, failed: 2, doneLastHour: 4, ratePerSecond: expect.any(Number), paused: false },
+            { channel: 'other', pending: 2, delayed: 0, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0, paused: false },
         ]);
         expect(stats[0].ratePerSecond).toBeGreaterThan(0);
 
         const table = await run('queue:stats');
         expect(table.code).toBe(0);
         const lines = table.stdout.trimEnd().split('\n');
-        expect(lines[0]).toMatch(/^channel\s+pending\s+delayed\s+in flight\s+failed\s+done \(1h\)\s+rate\/s$/);
-        expect(lines[1]).toMatch(/^jobs\s+0\s+1\s+0\s+2\s+4\s+[\d.]+$/);
-        expect(lines[2]).toMatch(/^other\s+2\s+0\s+0\s+0\s+0\s+0$/);
+        expect(lines[0]).toMatch(/^channel\s+pending\s+delayed\s+in flight\s+failed\s+done \(1h\)\s+rate\/s\s+state$/);
+        expect(lines[1]).toMatch(/^jobs\s+0\s+1\s+0\s+2\s+4\s+[\d.]+\s+running$/);
+        expect(lines[2]).toMatch(/^other\s+2\s+0\s+0\s+0\s+0\s+0\s+running$/);
 
         expect(await json('queue:stats', 'other')).toHaveLength(1);
+    });
+
+    test('queue:pause and queue:resume persist the state that queue:stats shows', async () => {
+        expect(await json('queue:pause', 'other')).toEqual({ channel: 'other', paused: true });
+        expect((await queue.stats('other'))[0].paused).toBe(true);
+        const table = await run('queue:stats');
+        expect(table.stdout).toMatch(/other\s+2\s+0\s+0\s+0\s+0\s+0\s+paused/);
+        const resumed = await run('queue:resume', 'other');
+        expect(resumed.code).toBe(0);
+        expect(resumed.stdout).toContain("Resumed channel 'other'");
+        expect((await queue.stats('other'))[0].paused).toBe(false);
     });
 
     test('queue:failed lists ids, attempts and the last error', async () => {
@@ -91,6 +102,31 @@ describe('operator commands', () => {
         const neither = await run('queue:retry', 'jobs');
         expect(neither.code).toBe(1);
         expect(neither.stderr).toContain('Name the message ids to retry (e.g. 3,7,9) or pass --all.');
+    });
+
+    test('queue:cancel removes a pending or delayed message, fails a running one, and says when there is nothing to cancel', async () => {
+        // Ids in produce order: jobs 1-6 (2 failed), the delayed job 7, others 8 and 9.
+        const waiting = { id: failedIds[0] };
+        expect(await json('queue:cancel', 'other', '8')).toEqual({ channel: 'other', id: '8', result: 'removed' });
+        expect((await queue.stats('other'))[0]).toMatchObject({ pending: 1 });
+        const table = await run('queue:cancel', 'jobs', '7');
+        expect(table).toEqual({ code: 0, stdout: "Removed message 7 of channel 'jobs' (it was pending or delayed).\n", stderr: '' });
+        expect((await queue.stats('jobs'))[0]).toMatchObject({ delayed: 0 });
+
+        const failed = await run('queue:cancel', 'jobs', waiting.id);
+        expect(failed.code).toBe(1);
+        expect(failed.stderr).toContain(`Message ${waiting.id} is not pending, delayed or running in channel 'jobs'`);
+        expect((await run('queue:cancel', 'nope', '1')).stderr).toContain("Unknown channel 'nope'");
+
+        // A running message: kept as failed, and its callback's signal aborted.
+        const aborted = new Promise<string>(resolve => void queue.channel<string>('other').consume(async (_, message) => {
+            await new Promise(done => message.signal.addEventListener('abort', done));
+            resolve((message.signal.reason as { kind: string }).kind);
+        }));
+        await waitFor(async () => (await queue.stats('other'))[0].inFlight === 1, 'the running message');
+        const running = await run('queue:cancel', 'other', '9');
+        expect(running).toEqual({ code: 0, stdout: "Cancelled message 9 of channel 'other': it was running; its callback is aborted and it is kept as failed ('cancelled').\n", stderr: '' });
+        expect(await aborted).toBe('cancelled');
     });
 
     test('queue:purge deletes failed messages or all of a channel', async () => {

@@ -109,7 +109,7 @@ describe('the docs\' example apps', () => {
         await channel.produce({ id: 4, username: 'later' }, { delay: '1h' });
         const cli = start('app.ts', ['queue:stats', '--json']);
         expect(await cli.exited).toEqual({ code: 0, signal: null });
-        expect(JSON.parse(cli.lines.join('\n'))).toEqual([{ channel: 'user/registered', pending: 3, delayed: 1, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0 }]);
+        expect(JSON.parse(cli.lines.join('\n'))).toEqual([{ channel: 'user/registered', pending: 3, delayed: 1, inFlight: 0, failed: 0, doneLastHour: 0, ratePerSecond: 0, paused: false }]);
 
         const unknown = start('app.ts', ['queue:failed', 'nope']);
         expect((await unknown.exited).code).toBe(1);

@@ -99,8 +99,8 @@ describe('BrokerQueueModule: dependency injection', () => {
 
     test('config defaults reach every channel; a channel\'s own options win', () => {
         const providers = [orderChannelProvider, mailChannelProvider, provide<BrokerQueueChannel<string>>((queue: BrokerQueue) => queue.channel<string>('s', { process: QueueMessageProcessing.exactlyOnce }))];
-        const app = make({ providers, config: { lease: '1m', maxAttempts: 7, backoff: { delay: '2s', factor: 3, maxDelay: '1h' } } });
-        expect(app.get<OrderChannel>().options).toMatchObject({ lease: 60_000, maxAttempts: 7, backoff: { delay: 2000, factor: 3, maxDelay: 3_600_000 } });
+        const app = make({ providers, config: { lease: '1m', maxAttempts: 7, maxMessageSize: '1mb', backoff: { delay: '2s', factor: 3, maxDelay: '1h' } } });
+        expect(app.get<OrderChannel>().options).toMatchObject({ lease: 60_000, maxAttempts: 7, maxMessageSize: 1024 * 1024, backoff: { delay: 2000, factor: 3, maxDelay: 3_600_000 } });
         expect(app.get<MailChannel>().options).toMatchObject({ lease: 60_000, maxAttempts: 2 });
     });
 
@@ -111,6 +111,7 @@ describe('BrokerQueueModule: dependency injection', () => {
             APP_BROKER_QUEUE_MAX_ATTEMPTS: '9',
             APP_BROKER_QUEUE_LEASE: '45000',
             APP_BROKER_QUEUE_BACKOFF_DELAY: '250ms',
+            APP_BROKER_QUEUE_MAX_MESSAGE_SIZE: '65536',
         };
         Object.assign(process.env, env);
         try {
@@ -118,7 +119,7 @@ describe('BrokerQueueModule: dependency injection', () => {
             app.loadConfigFromEnv();
             apps.push(app);
             expect((app.get(QueueStorageAdapter) as SqliteQueueAdapter).options).toMatchObject({ path: env.APP_BROKER_QUEUE_SQLITE_PATH, synchronous: 'normal' });
-            expect(app.get<OrderChannel>().options).toMatchObject({ maxAttempts: 9, lease: 45_000, backoff: { delay: 250, factor: 2 } });
+            expect(app.get<OrderChannel>().options).toMatchObject({ maxAttempts: 9, lease: 45_000, maxMessageSize: 65_536, backoff: { delay: 250, factor: 2 } });
         } finally {
             for (const key of Object.keys(env)) delete process.env[key];
         }

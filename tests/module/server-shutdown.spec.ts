@@ -48,7 +48,7 @@ describe('consuming inside a Deepkit HTTP server (server:start), real SIGTERM', 
         for (let tries = 0; !response; tries++) {
             response = await fetch(`http://127.0.0.1:${port}/ping`).catch(error => {
                 if (tries >= 50) throw error;
-                return new Promise<undefined>(resolve => setTimeout(resolve, 100));
+                return new Promise<undefined>(resolve => setTimeout(() => resolve(undefined), 100));
             });
         }
         expect(await response.json()).toBe('pong');

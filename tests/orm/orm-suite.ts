@@ -5,11 +5,11 @@
  */
 import { Database, MemoryDatabaseAdapter } from '@deepkit/orm';
 import {
-    BrokerQueue, BrokerQueueOptions, QueueMessageProcessing, QueueOptionError, QueueStorageAdapter, QueueTransactionalStorage,
+    BrokerQueue, BrokerQueueOptions, QueueMessageProcessing, QueueMessageTooLargeError, QueueOptionError, QueueStorageAdapter, QueueTransactionalStorage,
 } from '../../src';
 import { AppUser, Backend, User, WelcomeMail } from '../fixtures/orm-app';
 import { MemoryLogger } from '../support/logger';
-import { deferred, waitFor } from '../support/wait';
+import { deferred, waitFor, within } from '../support/wait';
 
 export interface OrmFixture {
     backend: Backend;
@@ -106,6 +106,21 @@ export function ormSuite(name: string, factory: () => Promise<OrmFixture>): void
             expect(await database.query(AppUser).count()).toBe(1);
         });
 
+        test('a message over maxMessageSize in a session rejects with QueueMessageTooLargeError; the transaction writes no message', async () => {
+            const channel = queue.channel<string>('texts', { maxMessageSize: '1kb' });
+            const errors = await database.transaction(async session => {
+                session.add(new AppUser(1, 'peter'));
+                const single = await channel.produce('x'.repeat(2000), { session }).catch(e => e);
+                const many = await channel.produceMany(['a', 'x'.repeat(2000)], { session }).catch(e => e);
+                return [single, many];
+            });
+            expect(errors[0]).toBeInstanceOf(QueueMessageTooLargeError);
+            expect(errors[1]).toBeInstanceOf(QueueMessageTooLargeError);
+            // The application's transaction went on and committed, without any of the messages.
+            expect(await database.query(AppUser).count()).toBe(1);
+            expect((await queue.stats('texts'))[0]?.pending ?? 0).toBe(0);
+        });
+
         test('exactlyOnce deduplicates inside the transaction and against committed messages', async () => {
             const channel = queue.channel<User>('users', { process: QueueMessageProcessing.exactlyOnce, deduplicationInterval: '1m' });
             const user = { id: 1, username: 'peter' };
@@ -152,6 +167,34 @@ export function ormSuite(name: string, factory: () => Promise<OrmFixture>): void
             expect(reasons).toEqual(['QueueMessageAbortedError']);
             expect((await database.query(WelcomeMail).find()).map(v => v.attempt)).toEqual([2]);
             expect(await stats()).toMatchObject({ pending: 0, delayed: 0, inFlight: 0, failed: 0 });
+        });
+
+        test('a cancelled callback settles nothing: its transaction rolls back (writes and ack), the message stays failed', async () => {
+            // SQLite has one writer: the transaction holds the write lock, so a cancel waits for its end (see README).
+            if (fixture.adapter.singleWriter) return;
+            const channel = queue.channel<User>('users', { maxAttempts: 3 });
+            const { id } = await channel.produce({ id: 1, username: 'a' });
+            const started = deferred();
+            const reasons: string[] = [];
+            const ended = deferred();
+            // Resolves once the callback's transaction has ended, committed or not.
+            const transaction = database.transaction.bind(database);
+            database.transaction = ((callback: any) => transaction(callback).finally(() => setImmediate(ended.resolve))) as typeof database.transaction;
+            await channel.consume(async (user, message, session) => {
+                session.add(new WelcomeMail(user.id, message.attempt));
+                started.resolve();
+                // Returns normally once aborted: only the abort keeps its writes and ack from committing.
+                await new Promise(resolve => message.signal.addEventListener('abort', resolve));
+                reasons.push((message.signal.reason as { kind: string }).kind);
+            }, { database });
+            await started.promise;
+            expect(await queue.cancel('users', id)).toBe('cancelled');
+            await within(ended.promise, 10_000, 'the end of the cancelled transaction');
+            await waitFor(async () => (await stats()).inFlight === 0, 'the slot freed');
+            expect(reasons).toEqual(['cancelled']);
+            expect(await fixture.adapter.getMessage(id)).toMatchObject({ state: 'failed', error: 'cancelled' });
+            expect(await database.query(WelcomeMail).find()).toEqual([]);
+            expect(await stats()).toMatchObject({ pending: 0, inFlight: 0, failed: 1, doneLastHour: 0 });
         });
 
         test('a callback that throws rolls back its writes; the message is retried with backoff, then kept as failed', async () => {

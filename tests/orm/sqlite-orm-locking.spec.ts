@@ -2,10 +2,11 @@
  * One writer at a time: the queue and the application share the SQLite file.
  */
 import { Database } from '@deepkit/orm';
-import { BrokerQueue, queueAdapterFor, QueueOptionError } from '../../src';
-import { AppUser, Job, openAppDatabase, WelcomeMail } from '../fixtures/orm-app';
+import { BrokerQueue, QueueOptionError } from '../../src';
+import { AppUser, Job, WelcomeMail } from '../fixtures/orm-app';
 import { Child } from '../support/child';
 import { MemoryLogger } from '../support/logger';
+import { AppQueue, killChildren, openAppQueue } from '../support/orm-queue';
 import { tempDir } from '../support/temp';
 import { deferred, waitFor } from '../support/wait';
 
@@ -19,24 +20,19 @@ describe('sqlite: the application and transactional workers on one file', () => 
     let database: Database;
     let queue: BrokerQueue;
     let children: Child[];
+    let app: AppQueue;
 
     beforeEach(async () => {
         dir = tempDir();
         path = dir.file('app.sqlite');
-        database = openAppDatabase('sqlite', path);
-        await database.migrate();
-        queue = new BrokerQueue(queueAdapterFor(database), { logger: new MemoryLogger(), pollInterval: 50 });
-        await queue.connect();
+        app = await openAppQueue('sqlite', path, { pollInterval: 50 });
+        ({ database, queue } = app);
         children = [];
     });
 
     afterEach(async () => {
-        for (const child of children) {
-            child.kill();
-            await child.exited;
-        }
-        await queue.close();
-        database.disconnect(true);
+        await killChildren(children);
+        await app.close();
         dir.remove();
     });
 

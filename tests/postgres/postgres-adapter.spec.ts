@@ -227,7 +227,7 @@ describePostgres('postgres adapter', () => {
                 await client.end();
             }
         };
-        expect(await commitMode('claim', ['n', 1, 'c', 60_000])).toBe('off');
+        expect(await commitMode('claim', ['n', 1, 'c', 60_000, false, 1_000_000])).toBe('off');
         expect(await commitMode('renew', ['c', [first.id], 60_000])).toBe('off');
         expect(await commitMode('settle', [[first.id], ['c'], ['done'], [0], [null]])).toBe('off');
         expect(await commitMode('settle', [[first.id], ['c'], ['retry'], [10], ['err']])).toBe('off');
@@ -239,7 +239,7 @@ describePostgres('postgres adapter', () => {
         // Local to the statement's transaction: a pool shared with the application keeps its setting.
         const client = await postgresClient();
         try {
-            await client.query(statements.claim.text, ['n', 1, 'c', 60_000]);
+            await client.query(statements.claim.text, ['n', 1, 'c', 60_000, false, 1_000_000]);
             expect((await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit).toBe('on');
         } finally {
             await client.end();
@@ -253,12 +253,15 @@ describePostgres('postgres adapter', () => {
             const client = await postgresClient();
             try {
                 await client.query(`SET plan_cache_mode = ${generic ? 'force_generic_plan' : 'force_custom_plan'}`);
-                await client.query(`PREPARE claim(text, int, text, float8) AS ${text}`);
-                const { rows: [{ 'QUERY PLAN': [{ Plan: plan }] }] } = await client.query("EXPLAIN (FORMAT JSON) EXECUTE claim('n', 256, 'c', 1000)");
+                await client.query(`PREPARE claim(text, int, text, float8, boolean, bigint) AS ${text}`);
+                const { rows: [{ 'QUERY PLAN': [{ Plan: plan }] }] } = await client.query("EXPLAIN (FORMAT JSON) EXECUTE claim('n', 256, 'c', 1000, false, 1000000)");
                 const nodes: { 'Node Type': string, 'Index Name'?: string }[] = [];
                 const walk = (node: any) => { nodes.push(node); for (const child of node.Plans ?? []) walk(child); };
                 walk(plan);
-                return { types: nodes.map(v => v['Node Type']), indexes: nodes.flatMap(v => v['Index Name'] ?? []) };
+                // The byte budget's window sorts the candidates, at most `limit` rows: that Sort is above their Limit.
+                const limited = (node: any): boolean => node['Node Type'] === 'Limit' || (node.Plans ?? []).some(limited);
+                const type = (node: any) => node['Node Type'] === 'Sort' && limited(node) ? 'Sort of the limited candidates' : node['Node Type'];
+                return { types: nodes.map(type), indexes: nodes.flatMap(v => v['Index Name'] ?? []) };
             } finally {
                 await client.end();
             }

@@ -1,6 +1,8 @@
 import { PostgresQueueAdapter } from '../../src';
+import { limitsConformanceSuite } from '../limits-suite';
 import { scheduleConformanceSuite } from '../schedule-suite';
 import { storageConformanceSuite } from '../storage-suite';
+import { flowConformanceSuite } from '../flow-suite';
 import { describePostgres, dropSchema, postgresUrl, testSchema } from '../support/postgres';
 
 describePostgres('postgres', () => {
@@ -14,4 +16,6 @@ describePostgres('postgres', () => {
     };
     storageConformanceSuite('postgres', postgres);
     scheduleConformanceSuite('postgres', postgres);
+    flowConformanceSuite('postgres', postgres);
+    limitsConformanceSuite('postgres', postgres);
 });

@@ -1,6 +1,8 @@
 import { SqliteQueueAdapter } from '../../src';
+import { limitsConformanceSuite } from '../limits-suite';
 import { scheduleConformanceSuite } from '../schedule-suite';
 import { storageConformanceSuite } from '../storage-suite';
+import { flowConformanceSuite } from '../flow-suite';
 import { tempDir } from '../support/temp';
 
 const sqliteFile = async () => {
@@ -13,4 +15,7 @@ const sqliteMemory = async () => ({ storage: new SqliteQueueAdapter({ path: ':me
 storageConformanceSuite('sqlite file', sqliteFile);
 storageConformanceSuite('sqlite :memory:', sqliteMemory, { shared: false });
 scheduleConformanceSuite('sqlite file', sqliteFile);
+flowConformanceSuite('sqlite file', sqliteFile);
+flowConformanceSuite('sqlite :memory:', sqliteMemory, { shared: false });
 scheduleConformanceSuite('sqlite :memory:', sqliteMemory);
+limitsConformanceSuite('sqlite file', sqliteFile);

@@ -54,7 +54,7 @@ export class Child {
     }
 
     /** Resolves with the first line (seen or future) that matches. */
-    waitForLine(match: string | RegExp | ((line: string) => boolean), timeout = 20_000): Promise<string> {
+    waitForLine(match: string | RegExp | ((line: string) => boolean), timeout = 60_000): Promise<string> {
         const test = typeof match === 'function' ? match : typeof match === 'string' ? (line: string) => line.includes(match) : (line: string) => match.test(line);
         const seen = this.lines.find(test);
         if (seen !== undefined) return Promise.resolve(seen);

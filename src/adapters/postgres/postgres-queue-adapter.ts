@@ -3,7 +3,7 @@ import { performance } from 'perf_hooks';
 import { Duration, parseDuration } from '../../duration';
 import { QueueClosedError, QueueOptionError } from '../../errors';
 import {
-    ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    CancelResult, cancelledError, cancelWatchChannel, ChannelMinute, ChannelStats, FlowLimits, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
     FailedMessage, MessageId, MessageInfo, QueueTransaction, QueueTransactionalStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
@@ -17,6 +17,8 @@ import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-no
 import { postgresEnqueueBatch, toBuffer } from './postgres-enqueue';
 import { migratePostgres } from './postgres-schema';
 import { PostgresStatementName, postgresStatements, PostgresStatements } from './postgres-statements';
+import { PostgresFlowClaim, postgresFlowClaim, postgresLimitsOf } from './postgres-flow';
+import { FlowWaits } from '../../flow/flow-waits';
 import { attachPostgresDatabase, identityQuery, joinPostgresTransaction, PostgresTransactionContext } from './postgres-transaction';
 import {
     PostgresScheduleRow, PostgresScheduleStatementName, postgresScheduleStatements, storedScheduleFromPostgresRow,
@@ -112,6 +114,9 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
     protected readonly target: string;
     /** Per channel, the next availability a short claim reported, for the nextAvailableIn() that follows it. */
     protected readonly nextAfterClaim = new Map<string, { ms: number | null, at: number }>();
+    /** Channels whose last claim found a flow row: their claims go straight to the flow path. */
+    protected readonly flowChannels = new Set<string>();
+    protected readonly flow = new FlowWaits();
     #pool?: PostgresPoolLike;
     #connecting?: Promise<void>;
     #transactionContext?: PostgresTransactionContext;
@@ -166,13 +171,49 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
         await this.run('unregister', [consumerId], { idempotent: true });
     }
 
-    async claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]> {
-        const result = await this.run('claim', [channel, limit, consumerId, lease]);
-        const partial = result.rows.length < limit || result.rows.some(row => row.id === null);
-        if (partial) this.nextAfterClaim.set(channel, { ms: result.rows[0]?.next_ms ?? null, at: performance.now() });
+    async claim(channel: string, consumerId: string, limit: number, lease: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<ClaimedMessage[]> {
+        let found: any[] | undefined;
+        // The fast path claims nothing for a channel with a flow row (limits or paused): it says so, and the flow path claims.
+        if (!this.flowChannels.has(channel)) {
+            const result = await this.run('claim', [channel, limit, consumerId, lease, false, maxBytes]);
+            if (result.rows[0]?.flow) this.flowChannels.add(channel);
+            else found = result.rows;
+        }
+        if (!found) {
+            const claimed = await this.claimInFlow(channel, consumerId, limit, lease, maxBytes);
+            if (!claimed.flow) this.flowChannels.delete(channel);
+            this.flow.afterClaim(channel, claimed.flow, claimed.wait);
+            found = claimed.rows;
+        }
+        const partial = found.length < limit || found.some(row => row.id === null);
+        if (partial) this.nextAfterClaim.set(channel, { ms: found[0]?.next_ms ?? null, at: performance.now() });
         else this.nextAfterClaim.delete(channel);
-        const rows = result.rows.filter(row => row.id !== null).sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || compareIds(a.id, b.id));
+        const rows = found.filter(row => row.id !== null).sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || compareIds(a.id, b.id));
         return rows.map(claimedMessageFromRow);
+    }
+
+    protected async claimInFlow(channel: string, consumerId: string, limit: number, lease: number, maxBytes: number): Promise<PostgresFlowClaim> {
+        const client = await this.acquire(this.#open());
+        try {
+            const result = await postgresFlowClaim(client, this.statements, this.options.queryTimeout, channel, consumerId, limit, lease, maxBytes);
+            client.release();
+            return result;
+        } catch (error) {
+            client.release(isConnectionError(error));
+            throw translatePostgresError(error, { target: this.target, sent: true, write: true });
+        }
+    }
+
+    async declareFlow(channel: string, limits: FlowLimits): Promise<FlowLimits> {
+        const result = await this.run('flowDeclare', [channel, limits.concurrency ?? null, limits.rate?.max ?? null, limits.rate?.per ?? null]);
+        this.flowChannels.delete(channel);
+        return postgresLimitsOf(result.rows[0]);
+    }
+
+    async setPaused(channel: string, paused: boolean): Promise<void> {
+        await this.run('flowPause', [channel, paused], { idempotent: true });
+        this.flowChannels.delete(channel);
+        if (!paused) this.notify.notifyLocal([channel]);
     }
 
     async renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]> {
@@ -195,7 +236,10 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
         ]);
         const settled = new Set(result.rows.map(row => row.id as string));
         const woken = settlements.filter(v => settled.has(v.id) && (v.kind === 'retry' || v.kind === 'reschedule' || v.kind === 'release'));
-        this.notify.notifyLocal(woken.flatMap(v => this.consumers.get(v.consumerId)?.channel ?? []));
+        this.notify.notifyLocal([
+            ...woken.flatMap(v => this.consumers.get(v.consumerId)?.channel ?? []),
+            ...this.flow.freedChannels(settlements, id => this.consumers.get(id)?.channel),
+        ]);
         return settlements.filter(v => !settled.has(v.id)).map(v => v.id);
     }
 
@@ -207,6 +251,11 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
     }
 
     async nextAvailableIn(channel: string): Promise<number | undefined> {
+        const held = this.flow.heldBack(channel);
+        if (held !== 'messages') {
+            this.nextAfterClaim.delete(channel);
+            return held;
+        }
         // The consumer asks right after a claim that came back short, which answered it already.
         const known = this.nextAfterClaim.get(channel);
         this.nextAfterClaim.delete(channel);
@@ -231,6 +280,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
         const collector = new ChannelStatsCollector();
         for (const row of counts.rows) Object.assign(collector.entry(row.channel), { pending: row.pending, delayed: row.delayed, inFlight: row.in_flight, failed: row.failed });
         for (const row of throughput.rows) Object.assign(collector.entry(row.channel), { doneLastHour: row.done_last_hour, ratePerSecond: row.rate });
+        for (const row of (await this.run('pausedChannels', [channel ?? null], { idempotent: true })).rows) collector.entry(row.channel).paused = true;
         return collector.result(channel);
     }
 
@@ -250,6 +300,14 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
         if (which !== 'failed' && which !== 'all') throw new QueueOptionError(`purge() takes 'failed' or 'all', got ${JSON.stringify(which)}`);
         const result = await this.run('purge', [channel, which]);
         return result.rows[0].n;
+    }
+
+    async cancel(channel: string, id: MessageId): Promise<CancelResult> {
+        if (typeof id !== 'string' || !/^[1-9][0-9]{0,17}$/.test(id)) return 'not found';
+        const result = await this.run('cancel', [channel, id, cancelledError, cancelWatchChannel(channel)]);
+        const outcome: CancelResult = result.rows[0].result;
+        if (outcome === 'cancelled') this.notify.notifyLocal([cancelWatchChannel(channel)]);
+        return outcome;
     }
 
     readonly singleWriter = false;

@@ -121,6 +121,19 @@ const migrations: string[] = [
     );
     ALTER TABLE {s}.queue_messages ADD COLUMN headers text;
     `,
+    // Flow control (src/flow): a row only for a channel with limits or paused; claims of such a channel
+    // lock it FOR UPDATE. window_start and window_count: the rate limit's current fixed window.
+    `
+    CREATE TABLE {s}.queue_channels (
+        channel text PRIMARY KEY,
+        paused boolean NOT NULL DEFAULT false,
+        concurrency integer,
+        rate_max integer,
+        rate_per_ms float8,
+        window_start timestamptz,
+        window_count integer NOT NULL DEFAULT 0
+    );
+    `,
 ];
 
 export const latestPostgresSchemaVersion = migrations.length;

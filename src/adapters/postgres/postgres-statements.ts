@@ -88,7 +88,10 @@ export function postgresStatementTexts(schema: string) {
             ORDER BY i.n`,
 
         /**
-         * Params: $1 channel, $2 limit, $3 consumer id, $4 lease ms. An idle claim is two index probes and writes nothing.
+         * Params: $1 channel, $2 limit, $3 consumer id, $4 lease ms, $5 in the flow transaction, $6 max bytes. An idle claim is two index probes and writes nothing.
+         * Of the first $2 candidates it takes those whose running total of payload sizes stays within $6, and always the first
+         * (see QueueStorage.claim); the window runs over the locked candidates, since FOR UPDATE allows no window function.
+         * `octet_length()` of a TOASTed value reads its size from the TOAST pointer, not the value.
          * `= ANY (ARRAY(...))`, not a join: a cached generic plan guesses a tenth of the table for `LIMIT $2`
          * and, with statistics of a large backlog, joined the claimed ids to a sequential scan.
          * When it claims fewer than $2 it also answers nextAvailable (`next_ms`, excluding what it claimed),
@@ -99,11 +102,17 @@ export function postgresStatementTexts(schema: string) {
             WITH claimed AS (
                 UPDATE ${m} m SET state = ${LEASED}, lease_owner = $3, lease_until = now() + ${ms('$4')}, attempt = m.attempt + 1, started = false
                 WHERE m.id = ANY (ARRAY(
-                    SELECT id FROM ${m}
-                    WHERE channel = $1 AND state = ${PENDING} AND available_at <= now()
-                    ORDER BY priority DESC, available_at, id
-                    LIMIT $2
-                    FOR UPDATE SKIP LOCKED
+                    SELECT id FROM (
+                        SELECT id, sum(size) OVER w AS total, row_number() OVER w AS n FROM (
+                            SELECT id, priority, available_at, octet_length(payload) AS size FROM ${m}
+                            WHERE channel = $1 AND state = ${PENDING} AND available_at <= now()
+                                -- $5: inside the flow transaction (postgres-flow.ts); otherwise a channel with a flow row claims nothing here.
+                                AND ($5::boolean OR NOT EXISTS (SELECT 1 FROM ${s}.queue_channels f WHERE f.channel = $1))
+                            ORDER BY priority DESC, available_at, id
+                            LIMIT $2
+                            FOR UPDATE SKIP LOCKED
+                        ) candidates WINDOW w AS (ORDER BY priority DESC, available_at, id)
+                    ) sized WHERE n = 1 OR total <= $6::bigint
                 ))
                 RETURNING m.id, m.channel, m.payload, m.attempt - m.doubtful AS attempt, m.doubtful > 0 AS record_start,
                     m.max_attempts, m.priority, m.produced_at, m.available_at, m.scheduled_at, m.headers
@@ -115,8 +124,40 @@ export function postgresStatementTexts(schema: string) {
                 SELECT CASE WHEN (SELECT count(*) FROM claimed) < $2 THEN (${nextAvailableMs(m, 'id <> ALL (ARRAY(SELECT id FROM claimed))')}) END AS next_ms
             )
             SELECT c.id::text, c.channel, c.payload, c.attempt, c.record_start, c.max_attempts, c.priority,
-                ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, ${epochMs('c.scheduled_at')} AS scheduled_at, c.headers, n.next_ms
+                ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, ${epochMs('c.scheduled_at')} AS scheduled_at, c.headers, n.next_ms,
+                NOT $5::boolean AND EXISTS (SELECT 1 FROM ${s}.queue_channels f WHERE f.channel = $1) AS flow
             FROM next n CROSS JOIN ${asyncCommit} LEFT JOIN claimed c ON true`,
+
+        // Flow control (src/flow, postgres-flow.ts): a channel's row exists only while it has limits or is paused.
+        /** Params: $1 channel. Taken first in the flow transaction: claims of the channel wait here for each other. */
+        flowLock: `
+            SELECT paused, concurrency, rate_max, rate_per_ms, ${epochMs('window_start')} AS window_start, window_count, ${epochMs('clock_timestamp()')} AS now
+            FROM ${s}.queue_channels WHERE channel = $1 FOR UPDATE`,
+        /** Params: $1 channel. A statement of its own after flowLock: its snapshot sees the leases of claims that held the lock before. */
+        leasedCount: `SELECT count(*)::int AS n FROM ${m} WHERE channel = $1 AND state = ${LEASED}`,
+        /** Params: $1 channel, $2 window start (epoch ms), $3 window count. */
+        flowWindow: `UPDATE ${s}.queue_channels SET window_start = to_timestamp($2::float8 / 1000), window_count = $3 WHERE channel = $1`,
+        /** Params: $1 channel, $2 concurrency, $3 rate max, $4 rate per ms (nulls for none). Returns the limits stored before (no row: none). */
+        flowDeclare: `
+            WITH before AS (SELECT concurrency, rate_max, rate_per_ms, paused FROM ${s}.queue_channels WHERE channel = $1),
+            dropped AS (DELETE FROM ${s}.queue_channels WHERE channel = $1 AND $2::int IS NULL AND $3::int IS NULL AND NOT paused),
+            stored AS (
+                INSERT INTO ${s}.queue_channels (channel, concurrency, rate_max, rate_per_ms)
+                SELECT $1, $2, $3, $4 WHERE $2::int IS NOT NULL OR $3::int IS NOT NULL OR EXISTS (SELECT 1 FROM before WHERE paused)
+                ON CONFLICT (channel) DO UPDATE SET concurrency = excluded.concurrency, rate_max = excluded.rate_max, rate_per_ms = excluded.rate_per_ms
+            )
+            SELECT concurrency, rate_max, rate_per_ms FROM before`,
+        /** Params: $1 channel, $2 paused. A resume wakes the channel's consumers everywhere. */
+        flowPause: `
+            WITH dropped AS (DELETE FROM ${s}.queue_channels WHERE channel = $1 AND NOT $2::boolean AND concurrency IS NULL AND rate_max IS NULL),
+            stored AS (
+                INSERT INTO ${s}.queue_channels (channel, paused)
+                SELECT $1, $2 WHERE $2::boolean OR EXISTS (SELECT 1 FROM ${s}.queue_channels WHERE channel = $1 AND (concurrency IS NOT NULL OR rate_max IS NOT NULL))
+                ON CONFLICT (channel) DO UPDATE SET paused = excluded.paused
+            )
+            SELECT count(${wake('$1::text')}) AS n FROM (SELECT 1 WHERE NOT $2::boolean) c`,
+        /** Params: $1 channel or null. */
+        pausedChannels: `SELECT channel FROM ${s}.queue_channels WHERE paused AND ($1::text IS NULL OR channel = $1)`,
 
         /** Params: $1 consumer id, $2 message ids, $3 lease ms. `known` is false when the consumer row is gone. */
         renew: `
@@ -168,7 +209,9 @@ export function postgresStatementTexts(schema: string) {
             counted AS (${count(
                 { done: `count(*) FILTER (WHERE kind = 'done')`, failed: `count(*) FILTER (WHERE kind = 'fail')`, retried: `count(*) FILTER (WHERE kind = 'retry')` },
                 `FROM settled WHERE kind IN ('done', 'fail', 'retry') GROUP BY channel`)}),
-            woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM settled WHERE kind IN ('retry', 'reschedule', 'release')) c)
+            -- A lease that ends frees a slot of a channel with a concurrency limit: its consumers claim again.
+            woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM settled WHERE kind IN ('retry', 'reschedule', 'release')
+                OR (kind <> 'start' AND channel IN (SELECT channel FROM ${s}.queue_channels WHERE concurrency IS NOT NULL))) c)
             SELECT settled.id::text AS id FROM settled CROSS JOIN woken CROSS JOIN ${asyncCommit}`,
 
         /** Params: $1 consumer id. Hands its leases back (not counted as attempts) and forgets it. */
@@ -290,6 +333,23 @@ export function postgresStatementTexts(schema: string) {
             WITH dedup AS (DELETE FROM ${s}.queue_dedup WHERE channel = $1 AND $2 = 'all'),
             removed AS (DELETE FROM ${m} WHERE channel = $1 AND ($2 = 'all' OR state = ${FAILED}) RETURNING 1)
             SELECT count(*)::int AS n FROM removed`,
+
+        /**
+         * Params: $1 channel, $2 id, $3 error, $4 the watch name of the channel's cancels. Locks the row first: a claim or settlement committed meanwhile
+         * is what the state read here sees, so a message being claimed is cancelled, not 'not found'.
+         */
+        cancel: `
+            WITH target AS (SELECT id, state FROM ${m} WHERE channel = $1 AND id = $2::bigint AND state IN (${PENDING}, ${LEASED}) FOR UPDATE),
+            removed AS (DELETE FROM ${m} m USING target t WHERE m.id = t.id AND t.state = ${PENDING} RETURNING m.id),
+            cancelled AS (
+                UPDATE ${m} m SET state = ${FAILED}, last_error = $3, settled_at = now(), attempt = m.attempt - m.doubtful, doubtful = 0, ${lost}
+                FROM target t WHERE m.id = t.id AND t.state = ${LEASED}
+                RETURNING m.channel
+            ),
+            counted AS (${count({ failed: 'count(*)' }, 'FROM cancelled GROUP BY channel')}),
+            woken AS (SELECT count(${wake('$4')}) AS n FROM (SELECT 1 FROM cancelled LIMIT 1) c)
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM removed) THEN 'removed' WHEN EXISTS (SELECT 1 FROM cancelled) THEN 'cancelled' ELSE 'not found' END AS result
+            FROM woken`,
 
         /** Params: $1 channel, $2 search text or null, $3 search as an id or null, $4 ILIKE pattern, $5 search as UTF-8 bytes. */
         searchFailedCount: `SELECT count(*)::int AS n FROM ${m} WHERE ${failedMatch}`,

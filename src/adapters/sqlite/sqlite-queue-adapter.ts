@@ -7,7 +7,7 @@ import { QueueClosedError, QueueOptionError } from '../../errors';
 import { hostIdentity, isProcessAlive, processStartTime } from '../../process-liveness';
 import { latencyBucket, latencyBucketCount } from '../../latency-buckets';
 import {
-    ChannelMinute, ChannelStats, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
+    CancelResult, cancelledError, cancelWatchChannel, ChannelMinute, ChannelStats, FlowLimits, ChannelTotals, ClaimedMessage, ConsumerInfo, ConsumerRegistration, DueSchedules, EnqueueRequest, EnqueueResult,
     FailedMessage, MessageId, MessageInfo, QueueTransaction, QueueTransactionalStorage, ScheduleFire, ScheduleUpsert, Settlement, StoredSchedule,
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
@@ -21,6 +21,8 @@ import { translateSqliteError } from './sqlite-errors';
 import { countMinute, enqueueRows, rowIdPattern, settleRows, toBuffer, toRowId } from './sqlite-operations';
 import { SqliteScheduleRow, sqliteScheduleStatements, storedScheduleFromRow } from './sqlite-schedule-statements';
 import { SqliteWake } from './sqlite-wake';
+import { sqliteDeclareFlow, sqliteFlowClaim, sqliteSetPaused } from './sqlite-flow';
+import { FlowWaits } from '../../flow/flow-waits';
 import { SqliteWriteGate, sqliteWriteGate } from './sqlite-write-gate';
 import { registerSqliteQueueFile, sqliteFileOf, SqliteQueueFile } from './sqlite-orm-connections';
 import { attachSqliteDatabase, joinSqliteTransaction, SqliteTransactionContext } from './sqlite-transaction';
@@ -114,6 +116,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
     protected readonly host = hostIdentity();
     /** This process's consumers, registered again when another process forgot them (see prune). */
     protected readonly registrations = new Map<string, ConsumerRegistration>();
+    protected readonly flow = new FlowWaits();
 
     constructor(options: SqliteQueueAdapterOptions = {}) {
         super();
@@ -189,13 +192,14 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
         this.wake.notify(channels);
     }
 
-    async claim(channel: string, consumerId: string, limit: number, lease: number): Promise<ClaimedMessage[]> {
+    async claim(channel: string, consumerId: string, limit: number, lease: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<ClaimedMessage[]> {
         const { s } = this.#open();
         const now = Date.now();
         // Look before taking the write lock: an idle poll never blocks writers.
         if (!this.guard(() => s.anyReady.get(channel, now))) return [];
-        const rows = await this.#write(() => {
-            const rows = s.claim.all(consumerId, now + lease, channel, now, limit) as MessageRow[];
+        const { rows, flow, wait } = await this.#write(() => {
+            const claimed = sqliteFlowClaim(s, channel, now, limit, take => s.claim.all(consumerId, now + lease, channel, now, take, maxBytes) as MessageRow[]);
+            const rows = claimed.rows;
             if (rows.length) {
                 const latency = new Array(latencyBucketCount).fill(0);
                 let latencySum = 0;
@@ -206,10 +210,22 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
                 }
                 countMinute(s, channel, now, { latency, latencySum });
             }
-            return rows;
+            return claimed;
         }, false);
+        this.flow.afterClaim(channel, flow, wait);
         rows.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.seq - b.seq);
         return rows.map(claimedMessageFromRow);
+    }
+
+    async declareFlow(channel: string, limits: FlowLimits): Promise<FlowLimits> {
+        const { s } = this.#open();
+        return this.#write(() => sqliteDeclareFlow(s, channel, limits), true);
+    }
+
+    async setPaused(channel: string, paused: boolean): Promise<void> {
+        const { s } = this.#open();
+        await this.#write(() => sqliteSetPaused(s, channel, paused), true);
+        if (!paused) this.wake.notify([channel]);
     }
 
     async renewLeases(consumerId: string, ids: MessageId[], lease: number): Promise<MessageId[]> {
@@ -228,7 +244,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
         const { s } = this.#open();
         const now = Date.now();
         const { lost, wakeChannels } = await this.#write(() => settleRows(s, settlements, now), false);
-        this.wake.notify(wakeChannels);
+        this.wake.notify([...wakeChannels, ...this.flow.freedChannels(settlements, id => this.registrations.get(id)?.channel)]);
         return lost;
     }
 
@@ -285,6 +301,8 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
 
     async nextAvailableIn(channel: string): Promise<number | undefined> {
         const { s } = this.#open();
+        const held = this.flow.heldBack(channel);
+        if (held !== 'messages') return held;
         const row = this.guard(() => s.nextAvailable.get(channel) as { at: number | null });
         return row.at === null ? undefined : Math.max(0, row.at - Date.now());
     }
@@ -314,6 +332,9 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
         const throughput = this.guard(() => (channel === undefined ? s.throughputAll.all(minute - 59) : s.throughputOne.all(minute - 59, channel)) as { channel: string, minute: number, done: number }[]);
         const collector = new ChannelStatsCollector();
         for (const row of rows) Object.assign(collector.entry(row.channel), { pending: row.pending, delayed: row.delayed, inFlight: row.in_flight, failed: row.failed });
+        for (const row of this.guard(() => s.pausedChannels.all() as { channel: string }[])) {
+            if (channel === undefined || row.channel === channel) collector.entry(row.channel).paused = true;
+        }
         // The rate spans the previous full minute and the current partial one.
         const rateSeconds = 60 + (now % 60_000) / 1000;
         for (const row of throughput) {
@@ -351,6 +372,20 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
             s.purgeDedup.run(channel);
             return s.purgeAll.run(channel).changes;
         }, true);
+    }
+
+    async cancel(channel: string, id: MessageId): Promise<CancelResult> {
+        const { s } = this.#open();
+        if (!rowIdPattern.test(String(id))) return 'not found';
+        const now = Date.now();
+        const result = await this.#write((): CancelResult => {
+            if (s.cancelPending.run(channel, Number(id)).changes) return 'removed';
+            if (!s.cancelLeased.run(cancelledError, now, channel, Number(id)).changes) return 'not found';
+            countMinute(s, channel, now, { failed: 1 });
+            return 'cancelled';
+        }, true);
+        if (result === 'cancelled') this.wake.notify([cancelWatchChannel(channel)]);
+        return result;
     }
 
     async clock(): Promise<number> {

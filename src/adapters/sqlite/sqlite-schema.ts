@@ -102,6 +102,19 @@ const migrations: string[] = [
     ) WITHOUT ROWID;
     ALTER TABLE queue_messages ADD COLUMN headers TEXT;
     `,
+    // Flow control (src/flow): a row only for a channel with limits or paused. window_start (epoch ms) and
+    // window_count: the rate limit's current fixed window.
+    `
+    CREATE TABLE queue_channels (
+        channel TEXT PRIMARY KEY,
+        paused INTEGER NOT NULL DEFAULT 0,
+        concurrency INTEGER,
+        rate_max INTEGER,
+        rate_per_ms INTEGER,
+        window_start INTEGER,
+        window_count INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    `,
 ];
 
 export function migrateSqlite(db: Database): void {
