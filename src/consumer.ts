@@ -78,6 +78,11 @@ export class QueueConsumer<T> {
     /** Moving average of callback durations, for the adaptive prefetch. */
     protected averageCallbackMs?: number;
     protected readonly timeout?: number;
+    /**
+     * Settlements pushed and not yet committed (or failed). With the running callbacks they are what a
+     * crash redelivers, so no callback starts while both together reach `maxParallel + maxUnsettled`.
+     */
+    protected unsettled = 0;
     /** A message that asks to record its start (`recordStart`): while set, nothing else starts. */
     protected alone?: ClaimedMessage;
     /** Finished, still leased until the settlement commits: counted against `prefetchBytes`. */
@@ -270,7 +275,7 @@ export class QueueConsumer<T> {
         if (this.starting) return;
         this.starting = true;
         try {
-            while (!this.stopped && !this.alone && this.running.length < this.options.maxParallel && this.buffer.length) {
+            while (!this.stopped && !this.alone && this.running.length < this.options.maxParallel && this.buffer.length && !this.unsettledFull()) {
                 if (this.buffer[0].recordStart) {
                     // It was with a worker that died and may have killed it: it waits for the running ones,
                     // then runs alone, so that a crash counts for it and no other.
@@ -282,6 +287,8 @@ export class QueueConsumer<T> {
         } finally {
             this.starting = false;
         }
+        // Held back until results commit: write them now rather than in the next turn of the event loop.
+        if (this.buffer.length && this.unsettledFull()) this.context.settlements.flushNow();
     }
 
     /** Records the start (group-committed with the settlements), and only then runs the callback. */
@@ -418,10 +425,18 @@ export class QueueConsumer<T> {
         this.running[index] = this.running[this.running.length - 1];
         this.running.pop();
         if (run.claimed === this.alone) this.alone = undefined;
-        // The slot is free before the settlement commits: settlements of many
-        // callbacks share one transaction. A crash in between only means a redelivery.
+        // The slot is free before the settlement commits: settlements of many callbacks share one
+        // transaction. A crash in between means a redelivery, bounded by unsettledFull().
         if (settlement) this.settle(settlement, run.claimed.payload.byteLength);
         this.notifyIdle();
+        this.startMore();
+    }
+
+    protected unsettledFull(): boolean {
+        return this.running.length + this.unsettled >= this.options.maxParallel + this.options.maxUnsettled;
+    }
+
+    protected startMore(): void {
         if (!this.stopped) {
             this.startBuffered();
             // Refill at half: one claim then brings many messages instead of one each time.
@@ -433,24 +448,29 @@ export class QueueConsumer<T> {
 
     /** `bytes`: the payload size, counted as held until the settlement commits. */
     protected settle(settlement: Settlement, bytes = 0): void {
+        this.unsettled++;
         this.settling.push(bytes);
         this.context.settlements.push(settlement, this.settled);
     }
 
-    protected settlementWritten(): void {
+    /** A settlement committed or failed: a callback held back by unsettledFull(), or a claim by the byte budget, may go on. */
+    protected settledOne(): void {
+        const full = this.unsettledFull();
+        this.unsettled--;
         this.settling.shift();
+        if (full && this.buffer.length) this.startMore();
         if (this.overBudget) this.wake();
     }
 
     /** Hears each settlement's outcome; one object per consumer, not a promise per message. */
     protected readonly settled: BatchWaiter<Settlement, MessageId | undefined> = {
         done: (settlement, lost) => {
-            this.settlementWritten();
+            this.settledOne();
             if (lost === undefined) return;
             this.context.logger.warn(`Queue message ${settlement.id} of channel '${this.channel}' was reclaimed from this consumer before it settled (lease expired?); its result '${settlement.kind}' was dropped and it will be delivered again.`);
         },
         failed: (settlement, error) => {
-            this.settlementWritten();
+            this.settledOne();
             // The lease stays with us until it expires; then the message is delivered again.
             this.context.logger.error(`Queue message ${settlement.id} of channel '${this.channel}' could not be settled as '${settlement.kind}':`, error);
         },

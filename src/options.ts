@@ -103,6 +103,13 @@ export interface BrokerQueueConsumeOptions extends FlowOptions {
      */
     prefetch?: number;
     /**
+     * Finished callbacks whose results may wait for their commit (results of many callbacks share one
+     * transaction) before this consumer starts another callback (1 to 10,000). Bounds what a crash
+     * redelivers: at most `maxParallel + maxUnsettled` messages whose callbacks ran or were running.
+     * Larger batches per commit, a higher drain rate; default `max(maxParallel, 128)`.
+     */
+    maxUnsettled?: number;
+    /**
      * A `@deepkit/orm` `Database` the queue is stored in: each message runs in `database.transaction(...)`,
      * the callback gets its session as third argument, and the message's result commits in the same transaction.
      */
@@ -129,6 +136,7 @@ export interface BrokerQueueConsumeOptionsResolved {
     /** The fixed prefetch, or the minimum when `adaptivePrefetch`. */
     prefetch: number;
     adaptivePrefetch: boolean;
+    maxUnsettled: number;
     prefetchBytes: number;
     database?: QueueOrmDatabase;
     timeout?: number;
@@ -251,14 +259,18 @@ export function parseProduceOptions(options: BrokerQueueProduceOptions | undefin
     return resolved;
 }
 
+/** Enough results per commit for the group commit's drain rate at small `maxParallel` (bench/RESULTS.md, issue 12 item 2). */
+const defaultMaxUnsettled = 128;
+
 /** `channel`: the options of the channel consumed, whose `maxMessageSize` bounds `prefetchBytes` from below. */
 export function parseConsumeOptions(options: BrokerQueueConsumeOptions = {}, channel: BrokerQueueChannelOptionsResolved = defaultChannelOptions): BrokerQueueConsumeOptionsResolved {
-    rejectUnknown(options, ['maxParallel', 'prefetch', 'prefetchBytes', 'database', 'timeout', 'concurrency', 'rateLimit'], 'consume');
+    rejectUnknown(options, ['maxParallel', 'prefetch', 'prefetchBytes', 'maxUnsettled', 'database', 'timeout', 'concurrency', 'rateLimit'], 'consume');
     const maxParallel = options.maxParallel === undefined ? 1 : parseInteger(options.maxParallel, 'maxParallel', 1, 10_000);
     return {
         maxParallel,
         prefetch: options.prefetch === undefined ? Math.min(maxParallel, 256) : parseInteger(options.prefetch, 'prefetch', 0, 256),
         adaptivePrefetch: options.prefetch === undefined,
+        maxUnsettled: options.maxUnsettled === undefined ? Math.max(maxParallel, defaultMaxUnsettled) : parseInteger(options.maxUnsettled, 'maxUnsettled', 1, 10_000),
         prefetchBytes: options.prefetchBytes === undefined
             ? Math.max(defaultPrefetchBytes, channel.maxMessageSize)
             : parsePrefetchBytes(options.prefetchBytes, channel.maxMessageSize),

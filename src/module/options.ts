@@ -1,11 +1,11 @@
-import { SqliteQueueAdapter } from './adapters/sqlite/sqlite-queue-adapter';
-import { Duration, parseDuration } from './duration';
-import { QueueOptionError } from './errors';
+import { SqliteQueueAdapter } from '../adapters/sqlite/sqlite-queue-adapter';
+import { Duration, parseDuration } from '../duration';
+import { QueueOptionError } from '../errors';
 import { BrokerQueueConfig } from './module.config';
-import { BrokerQueueChannelOptions, parseChannelOptions } from './options';
-import { queueAdapterFor } from './orm/orm-queue-adapter';
-import { QueueOrmDatabase } from './orm/orm-types';
-import { QueueStorageAdapter } from './storage-adapter';
+import { BrokerQueueChannelOptions, parseChannelOptions } from '../options';
+import { queueAdapterFor } from '../orm/orm-queue-adapter';
+import { QueueOrmDatabase } from '../orm/orm-types';
+import { QueueStorageAdapter } from '../storage-adapter';
 
 /** What `BrokerQueueModule` derives from its config, validated once at startup. */
 export interface BrokerQueueModuleOptions {
@@ -61,7 +61,7 @@ function createPostgresAdapter(config: BrokerQueueConfig): QueueStorageAdapter {
     let module: { PostgresQueueAdapter?: new (options: { connectionString: string }) => QueueStorageAdapter };
     try {
         // Loaded lazily: SQLite users never load the PostgreSQL driver.
-        module = require('./adapters/postgres/postgres-queue-adapter');
+        module = require('../adapters/postgres/postgres-queue-adapter');
     } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
         throw new QueueOptionError(`Adapter 'postgres' is not available in this version of deepkit-broker-queue; use 'sqlite' or provide a QueueStorageAdapter yourself`);

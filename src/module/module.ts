@@ -3,25 +3,25 @@ import { ClassType } from '@deepkit/core';
 import { InjectorContext } from '@deepkit/injector';
 import { Logger } from '@deepkit/logger';
 import { Stopwatch } from '@deepkit/stopwatch';
-import { QueueCancelCommand } from './cli/queue-cancel';
-import { QueueFailedCommand } from './cli/queue-failed';
-import { QueuePurgeCommand } from './cli/queue-purge';
-import { QueuePauseCommand, QueueResumeCommand } from './cli/queue-pause';
-import { QueueRetryCommand } from './cli/queue-retry';
-import { QueueSchedulesCommand } from './cli/queue-schedules';
-import { QueueStatsCommand } from './cli/queue-stats';
-import { QueueDashboardGuard } from './dashboard/dashboard-guard';
-import { parseDashboardOptions } from './dashboard/dashboard-options';
-import { QueueDashboard } from './dashboard/queue-dashboard';
-import { QueueOptionError } from './errors';
-import { BrokerQueueLifecycle, BrokerQueueShutdownListener } from './module-lifecycle';
-import { QueueObservability } from './module-observability';
-import { createConfiguredAdapter, createDatabaseAdapter, resolveModuleOptions } from './module-options';
+import { QueueCancelCommand } from '../cli/queue-cancel';
+import { QueueFailedCommand } from '../cli/queue-failed';
+import { QueuePurgeCommand } from '../cli/queue-purge';
+import { QueuePauseCommand, QueueResumeCommand } from '../cli/queue-pause';
+import { QueueRetryCommand } from '../cli/queue-retry';
+import { QueueSchedulesCommand } from '../cli/queue-schedules';
+import { QueueStatsCommand } from '../cli/queue-stats';
+import { QueueDashboardGuard } from '../dashboard/dashboard-guard';
+import { parseDashboardOptions } from '../dashboard/dashboard-options';
+import { QueueDashboard } from '../dashboard/queue-dashboard';
+import { QueueOptionError } from '../errors';
+import { BrokerQueueLifecycle, BrokerQueueShutdownListener } from './lifecycle';
+import { QueueObservability } from './observability';
+import { createConfiguredAdapter, createDatabaseAdapter, resolveModuleOptions } from './options';
 import { BrokerQueueConfig } from './module.config';
-import { QueueOrmDatabase } from './orm/orm-types';
-import { BrokerQueue } from './queue';
-import { QueueStorageAdapter } from './storage-adapter';
-import { QueueScheduleBootstrap } from './schedule/schedule-provider';
+import { QueueOrmDatabase } from '../orm/orm-types';
+import { BrokerQueue } from '../queue';
+import { QueueStorageAdapter } from '../storage-adapter';
+import { QueueScheduleBootstrap } from '../schedule/schedule-provider';
 
 /**
  * The queue as a Deepkit module: registers and exports `BrokerQueue` and the
@@ -103,7 +103,7 @@ export class BrokerQueueModule extends createModuleClass({
         if (this.config.dashboard?.enabled) this.addDashboard();
         if (importsFrameworkModule(this)) {
             // Required here, not imported: apps without FrameworkModule never load @deepkit/framework.
-            this.addListener(require('./module-server-shutdown').BrokerQueueServerListener);
+            this.addListener(require('./server-shutdown').BrokerQueueServerListener);
         }
         const database = this.database;
         if (!database) return;
@@ -133,7 +133,7 @@ export class BrokerQueueModule extends createModuleClass({
             });
         }
         // Loaded here: @deepkit/http is needed only with the dashboard on.
-        const { createDashboardController } = require('./dashboard/dashboard-controller') as typeof import('./dashboard/dashboard-controller');
+        const { createDashboardController } = require('../dashboard/dashboard-controller') as typeof import('../dashboard/dashboard-controller');
         this.addController(createDashboardController(options.path));
     }
 }

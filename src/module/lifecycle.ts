@@ -1,7 +1,7 @@
 import { onAppShutdown } from '@deepkit/app';
 import { eventDispatcher } from '@deepkit/event';
-import { QueueLogger } from './consumer';
-import { BrokerQueue } from './queue';
+import { QueueLogger } from '../consumer';
+import { BrokerQueue } from '../queue';
 
 export interface BrokerQueueLifecycleOptions {
     /** How long running callbacks may take to finish on shutdown, in milliseconds. */

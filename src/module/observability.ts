@@ -1,8 +1,8 @@
 import { Stopwatch } from '@deepkit/stopwatch';
-import { QueueInstrumentation } from './instrumentation';
-import { loadPromClient, QueueMetrics } from './metrics/queue-metrics';
-import { QueueStopwatch } from './tracing/queue-stopwatch';
-import { loadOpenTelemetry, QueueTracing } from './tracing/queue-tracing';
+import { QueueInstrumentation } from '../instrumentation';
+import { loadPromClient, QueueMetrics } from '../metrics/queue-metrics';
+import { QueueStopwatch } from '../tracing/queue-stopwatch';
+import { loadOpenTelemetry, QueueTracing } from '../tracing/queue-tracing';
 
 /**
  * What `BrokerQueueModule` observes its queue with: Prometheus metrics when

@@ -1,6 +1,6 @@
 import { eventDispatcher } from '@deepkit/event';
 import { onServerBootstrap, onServerShutdown } from '@deepkit/framework';
-import { BrokerQueueLifecycle } from './module-lifecycle';
+import { BrokerQueueLifecycle } from './lifecycle';
 
 /**
  * Ties the lifecycle to `@deepkit/framework`'s application server
