@@ -43,8 +43,22 @@ async function lane(): Promise<void> {
     }
 }
 
+async function connect(): Promise<void> {
+    // Started during a server restart, connect() fails as produce() does (a QueueStorageError that says the
+    // adapter reconnects on the next call): try again, as the lanes do.
+    for (;;) {
+        try {
+            return await queue.connect();
+        } catch (error) {
+            if (!(error instanceof QueueStorageError)) throw error;
+            console.error(Date.now(), 'connect failed, trying again:', error.message);
+            await pause(50);
+        }
+    }
+}
+
 void (async () => {
-    await queue.connect();
+    await connect();
     process.stdout.write('ready\n');
     await Promise.all(Array.from({ length: config.concurrency }, lane));
     ledger.write('X', Date.now());
