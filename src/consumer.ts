@@ -78,14 +78,13 @@ export class QueueConsumer<T> {
     /** Moving average of callback durations, for the adaptive prefetch. */
     protected averageCallbackMs?: number;
     protected readonly timeout?: number;
-    /**
-     * Settlements pushed and not yet committed (or failed). With the running callbacks they are what a
-     * crash redelivers, so no callback starts while both together reach `maxParallel + maxUnsettled`.
-     */
-    protected unsettled = 0;
     /** A message that asks to record its start (`recordStart`): while set, nothing else starts. */
     protected alone?: ClaimedMessage;
-    /** Finished, still leased until the settlement commits: counted against `prefetchBytes`. */
+    /**
+     * Settlements pushed and not yet committed (or failed): still leased, so their bytes count against
+     * `prefetchBytes`; with the running callbacks they are what a crash redelivers, so no callback starts
+     * while both together reach `maxParallel + maxUnsettled`.
+     */
     protected readonly settling = new SettlingBytes();
     /** A claim was skipped for `prefetchBytes`: a committed settlement frees bytes and claims again. */
     protected overBudget = false;
@@ -433,7 +432,7 @@ export class QueueConsumer<T> {
     }
 
     protected unsettledFull(): boolean {
-        return this.running.length + this.unsettled >= this.options.maxParallel + this.options.maxUnsettled;
+        return this.running.length + this.settling.count >= this.options.maxParallel + this.options.maxUnsettled;
     }
 
     protected startMore(): void {
@@ -448,7 +447,6 @@ export class QueueConsumer<T> {
 
     /** `bytes`: the payload size, counted as held until the settlement commits. */
     protected settle(settlement: Settlement, bytes = 0): void {
-        this.unsettled++;
         this.settling.push(bytes);
         this.context.settlements.push(settlement, this.settled);
     }
@@ -456,7 +454,6 @@ export class QueueConsumer<T> {
     /** A settlement committed or failed: a callback held back by unsettledFull(), or a claim by the byte budget, may go on. */
     protected settledOne(): void {
         const full = this.unsettledFull();
-        this.unsettled--;
         this.settling.shift();
         if (full && this.buffer.length) this.startMore();
         if (this.overBudget) this.wake();

@@ -42,6 +42,11 @@ export class SettlingBytes {
     protected head = 0;
     total = 0;
 
+    /** Settlements pushed and not yet committed or failed. */
+    get count(): number {
+        return this.sizes.length - this.head;
+    }
+
     push(bytes: number): void {
         this.sizes.push(bytes);
         this.total += bytes;
