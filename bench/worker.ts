@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'fs';
 import { performance } from 'perf_hooks';
+import { getHeapSpaceStatistics } from 'v8';
 import { BenchMessage } from './bench-types';
 import { BenchConsumer } from './systems/bench-system';
 import { driver } from './systems/registry';
@@ -28,8 +29,35 @@ function peakRssKb(): number {
     return match ? Number(match[1]) : 0;
 }
 
+/**
+ * `BENCH_HEAP_TRACE=1`: the largest figure of each part of the process's memory, sampled every 50 ms,
+ * printed on stderr at the end: what a peak RSS is made of.
+ */
+const heapTrace = process.env.BENCH_HEAP_TRACE ? startHeapTrace() : undefined;
+
+function startHeapTrace(): () => void {
+    const peak: Record<string, number> = {};
+    const keep = (key: string, bytes: number) => peak[key] = Math.max(peak[key] ?? 0, bytes);
+    const sample = () => {
+        for (const [key, bytes] of Object.entries(process.memoryUsage())) keep(key, bytes);
+        for (const space of getHeapSpaceStatistics()) {
+            keep(`${space.space_name} size`, space.space_size);
+            keep(`${space.space_name} used`, space.space_used_size);
+        }
+    };
+    const timer = setInterval(sample, 50);
+    timer.unref();
+    return () => {
+        sample();
+        clearInterval(timer);
+        const mb = Object.entries(peak).map(([key, bytes]) => `${key} ${(bytes / 1024 / 1024).toFixed(1)}`);
+        console.error(`heap trace (${request.system}), peak MB: ${mb.join(', ')}`);
+    };
+}
+
 async function finish(consumer: BenchConsumer, result?: () => object): Promise<never> {
     await consumer.stop();
+    heapTrace?.();
     if (result) await send(result());
     // Some clients keep timers or sockets open after stopping: the result is out, so leave.
     process.exit(0);

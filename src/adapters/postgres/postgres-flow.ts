@@ -1,10 +1,12 @@
 import { FlowClaimPlan, flowWait, FlowRow, planFlowClaim } from '../../flow/flow-claim';
 import { FlowLimits } from '../../storage';
+import { PostgresClaimRow } from './postgres-claimed';
 import { PostgresClientLike, PostgresQueryResult } from './postgres-driver';
 import { PostgresStatementName, PostgresStatements } from './postgres-statements';
 
 export interface PostgresFlowClaim {
-    rows: any[];
+    /** The claim statement's row; undefined when the limits left no room to claim. */
+    row?: PostgresClaimRow;
     /** The channel's row; undefined when it had none any more (then the claim was not held back). */
     flow?: FlowRow;
     wait: number | undefined | 'messages';
@@ -29,7 +31,7 @@ export async function postgresFlowClaim(
         const stored = (await run('flowLock', [channel])).rows[0];
         let result: PostgresFlowClaim;
         if (!stored) {
-            result = { rows: (await run('claim', [channel, limit, consumerId, lease, true, maxBytes])).rows, wait: 'messages' };
+            result = { row: (await run('claim', [channel, limit, consumerId, lease, true, maxBytes])).rows[0], wait: 'messages' };
         } else {
             const flow: FlowRow = {
                 paused: stored.paused, concurrency: stored.concurrency, rateMax: stored.rate_max, ratePer: stored.rate_per_ms,
@@ -37,10 +39,10 @@ export async function postgresFlowClaim(
             };
             const leased = flow.concurrency === null || flow.paused ? 0 : (await run('leasedCount', [channel])).rows[0].n;
             const plan: FlowClaimPlan = planFlowClaim(flow, leased, stored.now, limit);
-            const rows = plan.take > 0 ? (await run('claim', [channel, plan.take, consumerId, lease, true, maxBytes])).rows : [];
-            const claimed = rows.filter(row => row.id !== null).length;
+            const row: PostgresClaimRow | undefined = plan.take > 0 ? (await run('claim', [channel, plan.take, consumerId, lease, true, maxBytes])).rows[0] : undefined;
+            const claimed = row?.claimed ?? 0;
             if (flow.rateMax !== null && claimed) await run('flowWindow', [channel, plan.windowStart, plan.windowCount + claimed]);
-            result = { rows, flow, wait: flowWait(flow, plan, leased, claimed, stored.now) };
+            result = { row, flow, wait: flowWait(flow, plan, leased, claimed, stored.now) };
         }
         await client.query({ text: 'COMMIT' });
         return result;

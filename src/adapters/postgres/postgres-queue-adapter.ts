@@ -8,12 +8,13 @@ import {
 } from '../../storage';
 import { QueueStorageAdapter } from '../../storage-adapter';
 import {
-    channelMinuteFromRow, channelTotalsFromRow, ChannelStatsCollector, claimedMessageFromRow, consumerFromRow,
+    channelMinuteFromRow, channelTotalsFromRow, ChannelStatsCollector, consumerFromRow,
     failedMessageFromRow, likePattern, messageInfoFromRow,
 } from '../adapter-rows';
 import { loadPostgresDriver, PostgresPoolClientLike, PostgresPoolLike, PostgresQueryConfig, PostgresQueryResult } from './postgres-driver';
 import { isConnectionError, isRetryableConflict, translatePostgresError } from './postgres-errors';
 import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-notify';
+import { PostgresClaimRow, unpackClaimedMessages } from './postgres-claimed';
 import { postgresEnqueueBatch, toBuffer } from './postgres-enqueue';
 import { migratePostgres } from './postgres-schema';
 import { PostgresStatementName, postgresStatements, PostgresStatements } from './postgres-statements';
@@ -172,24 +173,24 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
     }
 
     async claim(channel: string, consumerId: string, limit: number, lease: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<ClaimedMessage[]> {
-        let found: any[] | undefined;
+        let found: PostgresClaimRow | undefined;
         // The fast path claims nothing for a channel with a flow row (limits or paused): it says so, and the flow path claims.
         if (!this.flowChannels.has(channel)) {
-            const result = await this.run('claim', [channel, limit, consumerId, lease, false, maxBytes]);
-            if (result.rows[0]?.flow) this.flowChannels.add(channel);
-            else found = result.rows;
+            const row: PostgresClaimRow = (await this.run('claim', [channel, limit, consumerId, lease, false, maxBytes])).rows[0];
+            if (row.flow) this.flowChannels.add(channel);
+            else found = row;
         }
         if (!found) {
             const claimed = await this.claimInFlow(channel, consumerId, limit, lease, maxBytes);
             if (!claimed.flow) this.flowChannels.delete(channel);
             this.flow.afterClaim(channel, claimed.flow, claimed.wait);
-            found = claimed.rows;
+            found = claimed.row;
         }
-        const partial = found.length < limit || found.some(row => row.id === null);
-        if (partial) this.nextAfterClaim.set(channel, { ms: found[0]?.next_ms ?? null, at: performance.now() });
+        // No row: the flow's limits left no room, nothing was asked of the messages.
+        const count = found?.claimed ?? 0;
+        if (count < limit) this.nextAfterClaim.set(channel, { ms: found?.next_ms ?? null, at: performance.now() });
         else this.nextAfterClaim.delete(channel);
-        const rows = found.filter(row => row.id !== null).sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || compareIds(a.id, b.id));
-        return rows.map(claimedMessageFromRow);
+        return unpackClaimedMessages(found?.messages ?? null, count, channel);
     }
 
     protected async claimInFlow(channel: string, consumerId: string, limit: number, lease: number, maxBytes: number): Promise<PostgresFlowClaim> {
@@ -558,8 +559,4 @@ function toRowId(id: MessageId): string {
         throw new QueueOptionError(`Invalid message id ${JSON.stringify(id)}: PostgreSQL message ids are positive 64-bit integers`);
     }
     return id;
-}
-
-function compareIds(a: string, b: string): number {
-    return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }

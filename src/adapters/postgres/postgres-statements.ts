@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import { latencyBucketBounds, latencyColumns } from '../../latency-buckets';
+import { packedClaimedMessage } from './postgres-claimed';
 import { quoteIdentifier } from './postgres-schema';
 
 /** Message states, as stored. */
@@ -95,8 +96,8 @@ export function postgresStatementTexts(schema: string) {
          * `= ANY (ARRAY(...))`, not a join: a cached generic plan guesses a tenth of the table for `LIMIT $2`
          * and, with statistics of a large backlog, joined the claimed ids to a sequential scan.
          * When it claims fewer than $2 it also answers nextAvailable (`next_ms`, excluding what it claimed),
-         * which the consumer asks next: one round trip instead of two. Always at least one row; `id` is
-         * null in the row that carries only `next_ms`.
+         * which the consumer asks next: one round trip instead of two. Always one row: `claimed` counts the
+         * messages packed into `messages` in delivery order (postgres-claimed.ts reads them; null when none).
          */
         claim: `
             WITH claimed AS (
@@ -123,10 +124,10 @@ export function postgresStatementTexts(schema: string) {
             next AS (
                 SELECT CASE WHEN (SELECT count(*) FROM claimed) < $2 THEN (${nextAvailableMs(m, 'id <> ALL (ARRAY(SELECT id FROM claimed))')}) END AS next_ms
             )
-            SELECT c.id::text, c.channel, c.payload, c.attempt, c.record_start, c.max_attempts, c.priority,
-                ${epochMs('c.produced_at')} AS produced_at, ${epochMs('c.available_at')} AS available_at, ${epochMs('c.scheduled_at')} AS scheduled_at, c.headers, n.next_ms,
-                NOT $5::boolean AND EXISTS (SELECT 1 FROM ${s}.queue_channels f WHERE f.channel = $1) AS flow
-            FROM next n CROSS JOIN ${asyncCommit} LEFT JOIN claimed c ON true`,
+            SELECT (SELECT count(*) FROM claimed)::int AS claimed,
+                (SELECT string_agg(${packedClaimedMessage('c')}, ''::bytea ORDER BY c.priority DESC, c.available_at, c.id) FROM claimed c) AS messages,
+                n.next_ms, NOT $5::boolean AND EXISTS (SELECT 1 FROM ${s}.queue_channels f WHERE f.channel = $1) AS flow
+            FROM next n CROSS JOIN ${asyncCommit}`,
 
         // Flow control (src/flow, postgres-flow.ts): a channel's row exists only while it has limits or is paused.
         /** Params: $1 channel. Taken first in the flow transaction: claims of the channel wait here for each other. */
