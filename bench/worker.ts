@@ -10,9 +10,10 @@
  *   handler call;
  * - `idle`: nothing more; it stops on SIGTERM.
  */
-import { readFileSync } from 'fs';
+import { readFileSync, writeFileSync } from 'fs';
 import { performance } from 'perf_hooks';
 import { getHeapSpaceStatistics } from 'v8';
+import { Session } from 'inspector';
 import { BenchMessage } from './bench-types';
 import { BenchConsumer } from './systems/bench-system';
 import { driver } from './systems/registry';
@@ -35,7 +36,8 @@ function peakRssKb(): number {
  */
 const heapTrace = process.env.BENCH_HEAP_TRACE ? startHeapTrace() : undefined;
 
-function startHeapTrace(): () => void {
+function startHeapTrace(): () => Promise<void> {
+    const profile = process.env.BENCH_HEAP_PROFILE ? startHeapProfile(process.env.BENCH_HEAP_PROFILE) : undefined;
     const peak: Record<string, number> = {};
     const keep = (key: string, bytes: number) => peak[key] = Math.max(peak[key] ?? 0, bytes);
     const sample = () => {
@@ -47,17 +49,33 @@ function startHeapTrace(): () => void {
     };
     const timer = setInterval(sample, 50);
     timer.unref();
-    return () => {
+    return async () => {
         sample();
         clearInterval(timer);
+        await profile?.();
         const mb = Object.entries(peak).map(([key, bytes]) => `${key} ${(bytes / 1024 / 1024).toFixed(1)}`);
         console.error(`heap trace (${request.system}), peak MB: ${mb.join(', ')}`);
     };
 }
 
+/**
+ * `BENCH_HEAP_PROFILE=<file>`: a sampling heap profile of what survived young-generation collections
+ * (what was promoted, live or not), for Chrome DevTools.
+ */
+function startHeapProfile(file: string): () => Promise<void> {
+    const session = new Session();
+    session.connect();
+    const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session.post(method, params, (error, result) => error ? reject(error) : resolve(result)));
+    void post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true });
+    return async () => {
+        const { profile } = await post('HeapProfiler.stopSampling');
+        writeFileSync(file, JSON.stringify(profile));
+    };
+}
+
 async function finish(consumer: BenchConsumer, result?: () => object): Promise<never> {
     await consumer.stop();
-    heapTrace?.();
+    await heapTrace?.();
     if (result) await send(result());
     // Some clients keep timers or sockets open after stopping: the result is out, so leave.
     process.exit(0);

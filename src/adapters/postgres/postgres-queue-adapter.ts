@@ -235,13 +235,20 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
             settlements.map(v => v.kind === 'done' ? v.retention : v.kind === 'retry' || v.kind === 'reschedule' ? v.delay : 0),
             settlements.map(v => v.kind === 'retry' || v.kind === 'fail' ? v.error : null),
         ]);
-        const settled = new Set(result.rows.map(row => row.id as string));
-        const woken = settlements.filter(v => settled.has(v.id) && (v.kind === 'retry' || v.kind === 'reschedule' || v.kind === 'release'));
-        this.notify.notifyLocal([
-            ...woken.flatMap(v => this.consumers.get(v.consumerId)?.channel ?? []),
-            ...this.flow.freedChannels(settlements, id => this.consumers.get(id)?.channel),
-        ]);
-        return settlements.filter(v => !settled.has(v.id)).map(v => v.id);
+        const lost: string[] | null = result.rows[0].lost;
+        // Usually none: no set of every id.
+        const lostSet = lost?.length ? new Set(lost) : undefined;
+        const settled = (v: Settlement) => !lostSet?.has(v.id);
+        const woken: string[] = [];
+        for (const v of settlements) {
+            if ((v.kind === 'retry' || v.kind === 'reschedule' || v.kind === 'release') && settled(v)) {
+                const channel = this.consumers.get(v.consumerId)?.channel;
+                if (channel !== undefined) woken.push(channel);
+            }
+        }
+        const freed = this.flow.freedChannels(settlements, id => this.consumers.get(id)?.channel);
+        if (woken.length || freed.length) this.notify.notifyLocal([...woken, ...freed]);
+        return lostSet ? settlements.filter(v => !settled(v)).map(v => v.id) : [];
     }
 
     async reclaimAbandoned(): Promise<number> {

@@ -173,7 +173,8 @@ export function postgresStatementTexts(schema: string) {
 
         /**
          * Params (arrays): $1 id, $2 consumer id, $3 kind, $4 ms (delay or retention), $5 error.
-         * Returns the ids that were still leased to their consumer; the others were reclaimed.
+         * Returns one row: `lost`, the ids that were no longer leased to their consumer (reclaimed), or null
+         * when none: not a row per settled message, which pg would turn into objects per message.
          * A 'start' only records that the callback starts; the message stays leased.
          */
         settle: `
@@ -213,7 +214,8 @@ export function postgresStatementTexts(schema: string) {
             -- A lease that ends frees a slot of a channel with a concurrency limit: its consumers claim again.
             woken AS (SELECT count(${wake('channel')}) AS n FROM (SELECT DISTINCT channel FROM settled WHERE kind IN ('retry', 'reschedule', 'release')
                 OR (kind <> 'start' AND channel IN (SELECT channel FROM ${s}.queue_channels WHERE concurrency IS NOT NULL))) c)
-            SELECT settled.id::text AS id FROM settled CROSS JOIN woken CROSS JOIN ${asyncCommit}`,
+            SELECT (SELECT array_agg(s.id::text) FROM s WHERE NOT EXISTS (SELECT 1 FROM settled WHERE settled.id = s.id)) AS lost
+            FROM woken CROSS JOIN ${asyncCommit}`,
 
         /** Params: $1 consumer id. Hands its leases back (not counted as attempts) and forgets it. */
         unregister: `
