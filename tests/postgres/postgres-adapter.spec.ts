@@ -291,6 +291,55 @@ describePostgres('postgres adapter', () => {
         });
     });
 
+    test('a claim packed into one value keeps ids past 2^53, headers, payloads and the delivery order', async () => {
+        const storage = adapter();
+        await storage.connect();
+        await sql(`SELECT setval('"${schema}".queue_messages_id_seq', 9007199254740990)`);
+        const big = new Uint8Array(70_000).map((_, i) => i % 251);
+        await storage.enqueue([
+            { ...request(), payload: new Uint8Array(0) },
+            { ...request(), payload: big, headers: { traceparent: '00-ü-01' } },
+            { ...request(), priority: 5 },
+        ]);
+        await storage.registerConsumer({ id: 'c', channel: 'n', host: 'h', pid: process.pid });
+        const claimed = await storage.claim('n', 'c', 10, 60_000);
+        expect(claimed.map(v => [v.id, v.priority, v.payload.length, v.headers])).toEqual([
+            ['9007199254740993', 5, 3, undefined],
+            ['9007199254740991', 0, 0, undefined],
+            ['9007199254740992', 0, 70_000, { traceparent: '00-ü-01' }],
+        ]);
+        expect(Buffer.from(claimed[2].payload).equals(Buffer.from(big))).toBe(true);
+        expect(claimed[0]).toMatchObject({ channel: 'n', attempt: 1, maxAttempts: 5, recordStart: false, scheduledAt: undefined });
+        expect(claimed[0].producedAt).toBeInstanceOf(Date);
+    });
+
+    test('a settle batch of several consumers, kinds and errors applies each, and names the ids no longer leased', async () => {
+        const storage = adapter();
+        await storage.connect();
+        await storage.enqueue([request(), request(), request(), request()]);
+        await storage.registerConsumer({ id: 'a', channel: 'n', host: 'h', pid: process.pid });
+        await storage.registerConsumer({ id: 'b', channel: 'n', host: 'h', pid: process.pid });
+        const [one, two] = await storage.claim('n', 'a', 2, 60_000);
+        const [three, four] = await storage.claim('n', 'b', 2, 60_000);
+        const lost = await storage.settle([
+            { kind: 'done', id: one.id, consumerId: 'a', retention: 0 },
+            { kind: 'retry', id: two.id, consumerId: 'a', delay: 60_000, error: 'try again' },
+            { kind: 'fail', id: three.id, consumerId: 'b', error: 'broken' },
+            // Leased to b, not a: no longer this consumer's.
+            { kind: 'done', id: four.id, consumerId: 'a', retention: 0 },
+        ]);
+        expect(lost).toEqual([four.id]);
+        const rows = await sql(`SELECT id::text, state, last_error, lease_owner FROM "${schema}".queue_messages ORDER BY id`);
+        expect(rows).toEqual([
+            { id: two.id, state: 0, last_error: 'try again', lease_owner: null },
+            { id: three.id, state: 2, last_error: 'broken', lease_owner: null },
+            { id: four.id, state: 1, last_error: null, lease_owner: 'b' },
+        ]);
+        // All alike: one consumer, one kind, no errors.
+        expect(await storage.settle([{ kind: 'done', id: four.id, consumerId: 'b', retention: 1000 }])).toEqual([]);
+        expect(await sql(`SELECT state FROM "${schema}".queue_messages WHERE id = $1`, [four.id])).toEqual([{ state: 3 }]);
+    });
+
     test('times are the database clock: ids are strings, producedAt comes from the server', async () => {
         const storage = adapter();
         await storage.connect();

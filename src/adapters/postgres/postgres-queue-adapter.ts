@@ -230,10 +230,11 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
     async settle(settlements: Settlement[]): Promise<MessageId[]> {
         const result = await this.run('settle', [
             settlements.map(v => toRowId(v.id)),
-            settlements.map(v => v.consumerId),
-            settlements.map(v => v.kind),
-            settlements.map(v => v.kind === 'done' ? v.retention : v.kind === 'retry' || v.kind === 'reschedule' ? v.delay : 0),
-            settlements.map(v => v.kind === 'retry' || v.kind === 'fail' ? v.error : null),
+            // One element when all are alike (the usual batch of one consumer): the statement pads it.
+            sameOrEach(settlements, v => v.consumerId),
+            sameOrEach(settlements, v => v.kind),
+            sameOrEach(settlements, v => v.kind === 'done' ? v.retention : v.kind === 'retry' || v.kind === 'reschedule' ? v.delay : 0),
+            settlements.some(v => v.kind === 'retry' || v.kind === 'fail') ? settlements.map(v => v.kind === 'retry' || v.kind === 'fail' ? v.error : null) : [],
         ]);
         const lost: string[] | null = result.rows[0].lost;
         // Usually none: no set of every id.
@@ -547,6 +548,19 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
     }
 }
 
+/**
+ * `[value]` when every item has the same value, else each item's. The settle statement's parameters
+ * were mostly the same consumer id repeated (37 of about 55 bytes per message), and the size of what a
+ * settle sends decided how much of a draining worker's young generation survived into the old one.
+ */
+function sameOrEach<T, V>(items: T[], value: (item: T) => V): V[] {
+    const first = value(items[0]);
+    for (let i = 1; i < items.length; i++) {
+        if (value(items[i]) !== first) return items.map(value);
+    }
+    return [first];
+}
+
 const guarded = new WeakSet<object>();
 const ignore = () => undefined;
 
@@ -562,7 +576,8 @@ function describeTarget(connectionString?: string): string {
 }
 
 function toRowId(id: MessageId): string {
-    if (typeof id !== 'string' || !/^[1-9][0-9]{0,18}$/.test(id) || BigInt(id) > 9223372036854775807n) {
+    // Equal-length decimals compare as strings: no BigInt per id of every settlement.
+    if (typeof id !== 'string' || !/^[1-9][0-9]{0,18}$/.test(id) || (id.length === 19 && id > '9223372036854775807')) {
         throw new QueueOptionError(`Invalid message id ${JSON.stringify(id)}: PostgreSQL message ids are positive 64-bit integers`);
     }
     return id;

@@ -172,14 +172,17 @@ export function postgresStatementTexts(schema: string) {
             FROM ${asyncCommit}`,
 
         /**
-         * Params (arrays): $1 id, $2 consumer id, $3 kind, $4 ms (delay or retention), $5 error.
+         * Params (arrays): $1 id, $2 consumer id, $3 kind, $4 ms (delay or retention), $5 error. $2 to $4 may have one
+         * element that applies to every id, and $5 none when every error is null: unnest() pads them with nulls.
          * Returns one row: `lost`, the ids that were no longer leased to their consumer (reclaimed), or null
          * when none: not a row per settled message, which pg would turn into objects per message.
          * A 'start' only records that the callback starts; the message stays leased.
          */
         settle: `
             WITH s AS (
-                SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::text[]) AS s(id, owner, kind, ms, error)
+                SELECT u.id, coalesce(u.owner, ($2::text[])[1]) AS owner, coalesce(u.kind, ($3::text[])[1]) AS kind,
+                    coalesce(u.ms, ($4::float8[])[1]) AS ms, u.error
+                FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::text[]) AS u(id, owner, kind, ms, error)
             ),
             removed AS (
                 DELETE FROM ${m} m USING s
