@@ -41,7 +41,9 @@ export interface WorkerProcess {
 }
 
 export function spawnWorker(request: WorkerRequest): WorkerProcess {
-    const child = spawn(process.execPath, [workerScript(), JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // BENCH_WORKER_FLAGS: node flags of the worker only, for diagnosis (e.g. `--trace-gc`), never for figures we report.
+    const flags = (process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(v => v);
+    const child = spawn(process.execPath, [...flags, workerScript(), JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'inherit'] });
     running.add(child);
     const seen: any[] = [];
     const waiting: { key: string, resolve: (value: any) => void, reject: (error: Error) => void }[] = [];
@@ -51,8 +53,14 @@ export function spawnWorker(request: WorkerRequest): WorkerProcess {
         buffer += chunk;
         let end: number;
         while ((end = buffer.indexOf('\n')) >= 0) {
-            const value = JSON.parse(buffer.slice(0, end));
+            const line = buffer.slice(0, end);
             buffer = buffer.slice(end + 1);
+            // What a diagnostic flag prints (V8's GC trace goes to stdout) is passed on, not parsed.
+            if (flags.length && !line.startsWith('{')) {
+                process.stderr.write(`[${request.system}] ${line}\n`);
+                continue;
+            }
+            const value = JSON.parse(line);
             const index = waiting.findIndex(v => v.key in value);
             if (index >= 0) waiting.splice(index, 1)[0].resolve(value);
             else seen.push(value);
