@@ -9,8 +9,7 @@ import { ClaimedMessage } from '../../storage';
  * Per message, big-endian: attempt int4, max_attempts int4, priority int4, record_start int4 (0/1),
  * produced_at float8 and scheduled_at float8 (epoch ms, NaN for none), id length int4 and its decimal
  * digits, headers length int4 (-1 for none) and UTF-8 bytes, payload length int4 and bytes.
- * The id as digits: `String(number)` goes through V8's number-to-string cache, which kept every
- * id string alive into the old generation.
+ * The id as digits: one string per id, with no arithmetic or BigInt for ids past 2^53.
  */
 const fixedBytes = 4 + 4 + 4 + 4 + 8 + 8;
 
