@@ -17,9 +17,10 @@ import { orm } from './scenarios/orm';
 import { produceBulk } from './scenarios/produce-bulk';
 import { produceConcurrent } from './scenarios/produce-concurrent';
 import { produceSequential } from './scenarios/produce-sequential';
+import { manyWorkers } from './scenarios/workers';
 import { driver } from './systems/registry';
 
-const scenarios: Scenario[] = [produceSequential, produceConcurrent, produceBulk, drain, flow, latency, idleCpu, backlog, orm];
+const scenarios: Scenario[] = [produceSequential, produceConcurrent, produceBulk, drain, manyWorkers, flow, latency, idleCpu, backlog, orm];
 
 function version(name: string): string {
     try {

@@ -9,6 +9,11 @@
  *   `{"latencies":[ms, ...]}`, each from the send stamp in the payload to the
  *   handler call;
  * - `idle`: nothing more; it stops on SIGTERM.
+ * - `share` (one of several workers on one queue): `{"ready":true}` before its
+ *   consumer starts, which waits for the line `go` on stdin, so that all start
+ *   together; `{"progress":n}` every 200 messages; on the line `stop` (or
+ *   `seconds` after `go`) `{"handled":n,"first":t0,"last":t1}`, t0 and t1 the
+ *   wall-clock times (ms) of its first and last handler call.
  */
 import { readFileSync } from 'fs';
 import { performance } from 'perf_hooks';
@@ -35,7 +40,51 @@ async function finish(consumer: BenchConsumer, result?: () => object): Promise<n
     process.exit(0);
 }
 
+/** A callback that takes time: 1 or 2 ms, so that a worker's throughput is bound by maxParallel, not by CPU. */
+const slowly = (message: BenchMessage) => new Promise<void>(resolve => setTimeout(resolve, 1 + message.id % 2));
+
+const wallClock = () => performance.timeOrigin + performance.now();
+
+function lines(listener: (line: string) => void): void {
+    let buffer = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n')) >= 0) {
+            listener(buffer.slice(0, end));
+            buffer = buffer.slice(end + 1);
+        }
+    });
+}
+
+async function share(): Promise<void> {
+    let handled = 0, first = 0, last = 0;
+    const handler = (message: BenchMessage) => {
+        last = wallClock();
+        if (!first) first = last;
+        if (++handled % 200 === 0) process.stdout.write(`{"progress":${handled}}\n`);
+        if (request.slow) return slowly(message);
+    };
+    let consumer: Promise<BenchConsumer> | undefined;
+    const stop = async () => {
+        if (!consumer) return;
+        const running = consumer;
+        consumer = undefined;
+        await finish(await running, () => ({ handled, first, last }));
+    };
+    lines(line => {
+        if (line === 'go' && !consumer) {
+            consumer = driver(request.system).startConsumer(request.config, handler, request.concurrency);
+            setTimeout(() => void stop(), request.seconds * 1000).unref();
+        }
+        if (line === 'stop') void stop();
+    });
+    await send({ ready: true });
+}
+
 async function main(): Promise<void> {
+    if (request.mode === 'share') return share();
     let handled = 0;
     let started = 0;
     let done: () => void = () => undefined;

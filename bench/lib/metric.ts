@@ -1,6 +1,7 @@
 import { median } from '../stats';
 
-export type Unit = 'msg/s' | 'ms' | 'MB' | '%';
+/** `x`: a ratio of two measurements. */
+export type Unit = 'msg/s' | 'ms' | 'MB' | '%' | 'x';
 
 /** One measured quantity of a scenario: every repetition's value per system. */
 export class Metric {
@@ -33,6 +34,7 @@ export class Metric {
             case 'ms': return `${value.toFixed(2)} ms`;
             case 'MB': return `${value.toFixed(1)} MB`;
             case '%': return `${value.toFixed(2)} %`;
+            case 'x': return `${value.toFixed(2)}x`;
         }
     }
 }

@@ -4,10 +4,12 @@ import { WorkerConfig } from '../systems/bench-system';
 export interface WorkerRequest {
     system: string;
     config: WorkerConfig;
-    mode: 'drain' | 'latency' | 'idle';
+    mode: 'drain' | 'latency' | 'idle' | 'share';
     concurrency: number;
     /** drain: stop after this many; latency: expect this many. */
     count: number;
     /** drain: stop this long after the first message. */
     seconds: number;
+    /** The handler waits 1 or 2 ms (alternating by message id) before it resolves: a callback that takes time. */
+    slow?: boolean;
 }

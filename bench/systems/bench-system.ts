@@ -24,7 +24,7 @@ export interface BenchConsumer {
     stop(): Promise<void>;
 }
 
-export type BenchHandler = (message: BenchMessage) => void;
+export type BenchHandler = (message: BenchMessage) => void | Promise<void>;
 
 /** The consumer side of one system: its normal worker API at the given concurrency. */
 export type StartConsumer = (config: WorkerConfig, handler: BenchHandler, concurrency: number) => Promise<BenchConsumer>;
