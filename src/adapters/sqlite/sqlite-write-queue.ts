@@ -1,0 +1,173 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { SqliteWriteGate } from './sqlite-write-gate';
+
+/** Between two tries for another process's write lock: the shortest timer, so the lock is taken within about a millisecond of its release. */
+const retryMs = 1;
+
+interface PendingWrite {
+    operation: () => unknown;
+    durable: boolean;
+    /** Date.now() after which a write still waiting for the lock fails with the last SQLITE_BUSY. */
+    deadline: number;
+    resolve(value: unknown): void;
+    reject(error: unknown): void;
+}
+
+export interface SqliteWriteQueueOptions {
+    busyTimeout: number;
+    synchronous: 'full' | 'normal';
+    /** What a write gets when the connection was closed while it waited. */
+    closedError(): unknown;
+}
+
+/**
+ * The adapter's writes to one connection, each an IMMEDIATE transaction,
+ * waiting for another process's write lock without blocking the event loop.
+ *
+ * SQLite's own busy handler (better-sqlite3's `timeout`) sleeps inside the
+ * call, 1, 2, 5, 10, 15, 20, 25, ... ms between tries. With several worker
+ * processes on one file, a writer that met the lock slept there with its
+ * event loop frozen (no callback finished, no timer fired) while the lock,
+ * held for a millisecond or two, was free most of that sleep; and whoever had
+ * just committed, not sleeping, took it again. Four workers drained slower
+ * than one, and one of them did most of the work.
+ *
+ * So a transaction begins with no busy wait (busy_timeout 0 for the BEGIN
+ * only; reads keep the configured timeout). On SQLITE_BUSY this process waits
+ * a timer's length, running its callbacks meanwhile, and tries again, at the
+ * same pace however long it has waited. The writes that arrive while it waits
+ * (a claim, the group commit of acks, a renewal) join one transaction, each in
+ * its own savepoint, so each lock hand-over carries all of this process's
+ * pending work. Uncontended, a write runs at once, in the caller's turn.
+ */
+export class SqliteWriteQueue {
+    protected pending: PendingWrite[] = [];
+    protected running = false;
+    protected level: 'full' | 'normal';
+    protected readonly noWait: BetterSqlite3.Statement;
+    protected readonly wait: BetterSqlite3.Statement;
+    protected readonly begin: BetterSqlite3.Statement;
+    protected readonly commit: BetterSqlite3.Statement;
+    protected readonly rollback: BetterSqlite3.Statement;
+    protected readonly savepoint: BetterSqlite3.Statement;
+    protected readonly release: BetterSqlite3.Statement;
+    protected readonly rollbackTo: BetterSqlite3.Statement;
+
+    /** `gate`: this process's ORM transactions on the file (see sqlite-write-gate.ts). The connection is at `synchronous` now. */
+    constructor(protected readonly db: BetterSqlite3.Database, protected readonly options: SqliteWriteQueueOptions, protected readonly gate?: SqliteWriteGate) {
+        this.level = options.synchronous;
+        this.noWait = db.prepare('PRAGMA busy_timeout = 0');
+        this.wait = db.prepare(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeout)}`);
+        this.begin = db.prepare('BEGIN IMMEDIATE');
+        this.commit = db.prepare('COMMIT');
+        this.rollback = db.prepare('ROLLBACK');
+        this.savepoint = db.prepare('SAVEPOINT queue_write');
+        this.release = db.prepare('RELEASE queue_write');
+        this.rollbackTo = db.prepare('ROLLBACK TO queue_write');
+    }
+
+    /**
+     * Runs `operation` in a transaction and resolves with its result after the commit. `durable`: the commit waits
+     * for the configured `synchronous` level; otherwise for NORMAL. What `operation` throws rejects this write only.
+     */
+    write<R>(operation: () => R, durable: boolean): Promise<R> {
+        return new Promise<R>((resolve, reject) => {
+            this.pending.push({ operation, durable, deadline: Date.now() + this.options.busyTimeout, resolve: resolve as (value: unknown) => void, reject });
+            if (!this.running) void this.run();
+        });
+    }
+
+    protected async run(): Promise<void> {
+        this.running = true;
+        try {
+            while (this.pending.length) {
+                // An ORM transaction of this process may hold the lock across awaits: wait for it here, not in SQLite.
+                if (this.gate?.held) {
+                    try {
+                        await this.gate.idle(this.options.busyTimeout);
+                    } catch (error) {
+                        for (const write of this.pending.splice(0)) write.reject(error);
+                        continue;
+                    }
+                }
+                const busy = this.attempt();
+                if (!busy) continue;
+                const now = Date.now();
+                this.pending = this.pending.filter(write => {
+                    if (write.deadline > now) return true;
+                    write.reject(busy);
+                    return false;
+                });
+                if (this.pending.length) await new Promise<void>(resolve => setTimeout(resolve, retryMs));
+            }
+        } finally {
+            this.running = false;
+        }
+    }
+
+    /** One transaction with every pending write; returns the SQLITE_BUSY of a lock held elsewhere (nothing ran), else undefined. */
+    protected attempt(): unknown {
+        if (!this.db.open) {
+            const error = this.options.closedError();
+            for (const write of this.pending.splice(0)) write.reject(error);
+            return undefined;
+        }
+        const durable = this.pending.some(v => v.durable);
+        const level = durable ? this.options.synchronous : 'normal';
+        try {
+            if (level !== this.level) {
+                this.db.pragma(`synchronous = ${level.toUpperCase()}`);
+                this.level = level;
+            }
+            this.noWait.get();
+            try {
+                this.begin.run();
+            } finally {
+                this.wait.get();
+            }
+        } catch (error) {
+            if (isBusy(error)) return error;
+            for (const write of this.pending.splice(0)) write.reject(error);
+            return undefined;
+        }
+        const batch = this.pending.splice(0);
+        const results: ({ ok: true, value: unknown } | { ok: false, error: unknown })[] = [];
+        try {
+            if (batch.length === 1) {
+                results.push({ ok: true, value: batch[0].operation() });
+            } else {
+                for (const write of batch) results.push(this.inSavepoint(write.operation));
+            }
+            this.commit.run();
+        } catch (error) {
+            if (this.db.inTransaction) this.rollback.run();
+            for (const write of batch) write.reject(error);
+            return undefined;
+        }
+        batch.forEach((write, i) => {
+            const result = results[i];
+            if (result.ok) write.resolve(result.value);
+            else write.reject(result.error);
+        });
+        return undefined;
+    }
+
+    /** One write of a shared transaction: what it throws undoes only its own changes. */
+    protected inSavepoint(operation: () => unknown): { ok: true, value: unknown } | { ok: false, error: unknown } {
+        this.savepoint.run();
+        try {
+            const value = operation();
+            this.release.run();
+            return { ok: true, value };
+        } catch (error) {
+            this.rollbackTo.run();
+            this.release.run();
+            return { ok: false, error };
+        }
+    }
+}
+
+function isBusy(error: unknown): boolean {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
