@@ -11,7 +11,7 @@
  * - `idle`: nothing more; it stops on SIGTERM.
  * - `share` (one of several workers on one queue): `{"ready":true}` before its
  *   consumer starts, which waits for the line `go` on stdin, so that all start
- *   together; `{"progress":n}` every 200 messages; on the line `stop` (or
+ *   together; `{"progress":n}` every 200 messages and every 50 ms; on the line `stop` (or
  *   `seconds` after `go`) `{"handled":n,"first":t0,"last":t1}`, t0 and t1 the
  *   wall-clock times (ms) of its first and last handler call.
  */
@@ -59,13 +59,23 @@ function lines(listener: (line: string) => void): void {
 }
 
 async function share(): Promise<void> {
-    let handled = 0, first = 0, last = 0;
+    let handled = 0, first = 0, last = 0, reported = 0;
+    const report = () => {
+        if (handled === reported) return;
+        reported = handled;
+        process.stdout.write(`{"progress":${handled}}\n`);
+    };
+    // The count since the last report of every 200 would otherwise never arrive: the sum could stay short of the total.
+    setInterval(report, 50).unref();
     const handler = (message: BenchMessage) => {
         last = wallClock();
         if (!first) first = last;
-        if (++handled % 200 === 0) process.stdout.write(`{"progress":${handled}}\n`);
+        if (++handled % 200 === 0) report();
         if (request.slow) return slowly(message);
     };
+    // Loading the code after `go` would take the CPU from the workers that already drain.
+    const system = driver(request.system);
+    system.preload?.(request.config);
     let consumer: Promise<BenchConsumer> | undefined;
     const stop = async () => {
         if (!consumer) return;
@@ -75,7 +85,7 @@ async function share(): Promise<void> {
     };
     lines(line => {
         if (line === 'go' && !consumer) {
-            consumer = driver(request.system).startConsumer(request.config, handler, request.concurrency);
+            consumer = system.startConsumer(request.config, handler, request.concurrency);
             setTimeout(() => void stop(), request.seconds * 1000).unref();
         }
         if (line === 'stop') void stop();

@@ -32,6 +32,8 @@ export type StartConsumer = (config: WorkerConfig, handler: BenchHandler, concur
 export interface BenchDriver {
     createSystem(): BenchSystem;
     startConsumer: StartConsumer;
+    /** Loads the code startConsumer needs, for a worker that must be ready before it is told to go. */
+    preload?(config: WorkerConfig): void;
     /** Settings worth recording in RESULTS.md. */
     settings: string;
 }
