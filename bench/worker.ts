@@ -12,8 +12,8 @@
  * - `share` (one of several workers on one queue): `{"ready":true}` before its
  *   consumer starts, which waits for the line `go` on stdin, so that all start
  *   together; `{"progress":n}` every 200 messages and every 50 ms; on the line `stop` (or
- *   `seconds` after `go`) `{"handled":n,"first":t0,"last":t1}`, t0 and t1 the
- *   wall-clock times (ms) of its first and last handler call.
+ *   `seconds` after `go`) `{"handled":n,"first":t0,"last":t1,"cpuMs":c}`, t0 and t1 the
+ *   wall-clock times (ms) of its first and last handler call, c the CPU time it used from `go` to its stop.
  */
 import { readFileSync } from 'fs';
 import { performance } from 'perf_hooks';
@@ -77,14 +77,19 @@ async function share(): Promise<void> {
     const system = driver(request.system);
     system.preload?.(request.config);
     let consumer: Promise<BenchConsumer> | undefined;
+    let cpu: NodeJS.CpuUsage | undefined;
     const stop = async () => {
         if (!consumer) return;
         const running = consumer;
         consumer = undefined;
-        await finish(await running, () => ({ handled, first, last }));
+        await finish(await running, () => {
+            const used = process.cpuUsage(cpu);
+            return { handled, first, last, cpuMs: (used.user + used.system) / 1000 };
+        });
     };
     lines(line => {
         if (line === 'go' && !consumer) {
+            cpu = process.cpuUsage();
             consumer = system.startConsumer(request.config, handler, request.concurrency);
             setTimeout(() => void stop(), request.seconds * 1000).unref();
         }

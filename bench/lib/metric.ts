@@ -1,7 +1,7 @@
 import { median } from '../stats';
 
 /** `x`: a ratio of two measurements. */
-export type Unit = 'msg/s' | 'ms' | 'MB' | '%' | 'x';
+export type Unit = 'msg/s' | 'ms' | 'µs' | 'MB' | '%' | 'x';
 
 /** One measured quantity of a scenario: every repetition's value per system. */
 export class Metric {
@@ -32,6 +32,7 @@ export class Metric {
         switch (this.unit) {
             case 'msg/s': return `${Math.round(value).toLocaleString('en-US')}/s`;
             case 'ms': return `${value.toFixed(2)} ms`;
+            case 'µs': return `${value.toFixed(0)} µs`;
             case 'MB': return `${value.toFixed(1)} MB`;
             case '%': return `${value.toFixed(2)} %`;
             case 'x': return `${value.toFixed(2)}x`;

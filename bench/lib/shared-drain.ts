@@ -8,6 +8,8 @@ export interface SharedDrainResult {
     handled: number;
     /** Messages each worker handled. */
     shares: number[];
+    /** CPU time of all workers together, start and stop included, per message handled: µs. */
+    cpuPerMessage: number;
 }
 
 /**
@@ -29,12 +31,13 @@ export async function drainShared(system: string, config: WorkerConfig, workers:
         if (progress.reduce((a, b) => a + b, 0) >= count) stopAll();
     }));
     for (const worker of all) worker.send('go');
-    const results = await Promise.all(all.map(v => v.next<{ handled: number, first: number, last: number }>('handled')));
+    const results = await Promise.all(all.map(v => v.next<{ handled: number, first: number, last: number, cpuMs: number }>('handled')));
     await Promise.all(all.map(v => v.exited));
     const busy = results.filter(v => v.handled > 0);
     const handled = results.reduce((sum, v) => sum + v.handled, 0);
     const ms = Math.max(...busy.map(v => v.last)) - Math.min(...busy.map(v => v.first));
-    return { rate: busy.length ? handled / ms * 1000 : 0, handled, shares: results.map(v => v.handled) };
+    const cpuMs = results.reduce((sum, v) => sum + v.cpuMs, 0);
+    return { rate: busy.length ? handled / ms * 1000 : 0, handled, shares: results.map(v => v.handled), cpuPerMessage: handled ? cpuMs * 1000 / handled : 0 };
 }
 
 /** The largest and the smallest share of the work, each divided by the average share (1 and 1: perfectly even). */

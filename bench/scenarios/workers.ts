@@ -2,7 +2,8 @@
  * Many workers on one queue (issue 12 item 5): a pre-filled queue (BENCH_COUNT messages) drained by one worker
  * process, then by BENCH_WORKERS (4) worker processes at once, each at concurrency 8; with instant callbacks and
  * with callbacks that take 1 to 2 ms. Reports both rates, four ÷ one (from the same repetition), and how evenly
- * the four shared the work: the largest share ÷ the average share, and the smallest.
+ * the four shared the work: the largest share ÷ the average share, and the smallest; and the CPU time all
+ * workers used per message (on a machine with fewer free cores than workers, that is what bounds the four).
  */
 import { interleaved, prefill, runStandalone, Scenario, withSystem } from '../lib/harness';
 import { Metric } from '../lib/metric';
@@ -21,6 +22,8 @@ export const manyWorkers: Scenario = async systems => {
         const ratio = new Metric(`workers: ${workers} workers ÷ 1 worker, ${kind}`, 'x', true);
         const largest = new Metric(`workers: largest share ÷ average share of ${workers}, ${kind}`, 'x', false);
         const smallest = new Metric(`workers: smallest share ÷ average share of ${workers}, ${kind}`, 'x', true);
+        const cpuOne = new Metric(`workers: CPU per message, 1 worker, ${kind}`, 'µs', false);
+        const cpuMany = new Metric(`workers: CPU per message, ${workers} workers together, ${kind}`, 'µs', false);
         await interleaved(systems, name => withSystem(name, async (system, config) => {
             await prefill(system, settings.count);
             const single = await drainShared(name, config, 1, settings.count, concurrency, slow);
@@ -36,8 +39,10 @@ export const manyWorkers: Scenario = async systems => {
             ratio.add(name, shared.rate / single.rate);
             largest.add(name, even.largest);
             smallest.add(name, even.smallest);
+            cpuOne.add(name, single.cpuPerMessage);
+            cpuMany.add(name, shared.cpuPerMessage);
         }));
-        metrics.push(one, many, ratio, largest, smallest);
+        metrics.push(one, many, ratio, largest, smallest, cpuOne, cpuMany);
     }
     return metrics;
 };
