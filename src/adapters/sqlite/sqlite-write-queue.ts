@@ -44,8 +44,7 @@ export class SqliteWriteQueue {
     protected pending: PendingWrite[] = [];
     protected running = false;
     protected level: 'full' | 'normal';
-    protected readonly noWait: BetterSqlite3.Statement;
-    protected readonly wait: BetterSqlite3.Statement;
+    protected readonly wait: string;
     protected readonly begin: BetterSqlite3.Statement;
     protected readonly commit: BetterSqlite3.Statement;
     protected readonly rollback: BetterSqlite3.Statement;
@@ -56,8 +55,9 @@ export class SqliteWriteQueue {
     /** `gate`: this process's ORM transactions on the file (see sqlite-write-gate.ts). The connection is at `synchronous` now. */
     constructor(protected readonly db: BetterSqlite3.Database, protected readonly options: SqliteWriteQueueOptions, protected readonly gate?: SqliteWriteGate) {
         this.level = options.synchronous;
-        this.noWait = db.prepare('PRAGMA busy_timeout = 0');
-        this.wait = db.prepare(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeout)}`);
+        // exec, not a prepared statement: SQLite applies busy_timeout when it compiles the pragma, so a prepared one
+        // takes effect once, at prepare(), and running it later changes nothing.
+        this.wait = `PRAGMA busy_timeout = ${Math.floor(options.busyTimeout)}`;
         this.begin = db.prepare('BEGIN IMMEDIATE');
         this.commit = db.prepare('COMMIT');
         this.rollback = db.prepare('ROLLBACK');
@@ -119,11 +119,11 @@ export class SqliteWriteQueue {
                 this.db.pragma(`synchronous = ${level.toUpperCase()}`);
                 this.level = level;
             }
-            this.noWait.get();
+            this.db.exec('PRAGMA busy_timeout = 0');
             try {
                 this.begin.run();
             } finally {
-                this.wait.get();
+                this.db.exec(this.wait);
             }
         } catch (error) {
             if (isBusy(error)) return error;
