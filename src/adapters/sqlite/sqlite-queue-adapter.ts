@@ -104,7 +104,8 @@ interface MessageRow {
 /**
  * The embedded default: one SQLite file in WAL mode, shared by producers and
  * workers in several processes on one host. Writes are IMMEDIATE
- * transactions; the busy timeout makes concurrent writers wait their turn.
+ * transactions; a writer waits for another process's lock on a timer, up to
+ * the busy timeout (sqlite-write-queue.ts).
  */
 export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTransactionalStorage {
     readonly options: SqliteQueueAdapterOptionsResolved;

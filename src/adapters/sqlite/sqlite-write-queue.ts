@@ -140,7 +140,11 @@ export class SqliteWriteQueue {
             }
             this.commit.run();
         } catch (error) {
-            if (this.db.inTransaction) this.rollback.run();
+            try {
+                if (this.db.inTransaction) this.rollback.run();
+            } catch {
+                // The connection is gone or the transaction already ended: nothing to undo, and the writes hear `error`.
+            }
             for (const write of batch) write.reject(error);
             return undefined;
         }
@@ -160,6 +164,8 @@ export class SqliteWriteQueue {
             this.release.run();
             return { ok: true, value };
         } catch (error) {
+            // SQLite ended the whole transaction itself (a full disk, an I/O error): it fails every write of it.
+            if (!this.db.inTransaction) throw error;
             this.rollbackTo.run();
             this.release.run();
             return { ok: false, error };
