@@ -20,6 +20,7 @@ import { prepareSqliteStatements, SqliteStatements } from './sqlite-statements';
 import { translateSqliteError } from './sqlite-errors';
 import { countMinute, enqueueRows, rowIdPattern, settleRows, toBuffer, toRowId } from './sqlite-operations';
 import { SqliteScheduleRow, sqliteScheduleStatements, storedScheduleFromRow } from './sqlite-schedule-statements';
+import { immediateWithLockWait } from './sqlite-lock-wait';
 import { SqliteWake } from './sqlite-wake';
 import { sqliteDeclareFlow, sqliteFlowClaim, sqliteSetPaused } from './sqlite-flow';
 import { FlowWaits } from '../../flow/flow-waits';
@@ -481,13 +482,17 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
         if (this.#gate?.held) await this.#gate.idle(this.options.busyTimeout);
         const { db } = this.#open();
         const level = durable ? this.options.synchronous : 'normal';
-        return this.guard(() => {
+        this.guard(() => {
             if (level !== this.#synchronous) {
                 db.pragma(`synchronous = ${level.toUpperCase()}`);
                 this.#synchronous = level;
             }
-            return db.transaction(operation).immediate();
         });
+        try {
+            return await immediateWithLockWait(db, operation, this.options.busyTimeout);
+        } catch (error) {
+            throw translateSqliteError(error, this.options.path);
+        }
     }
 
     #open() {
