@@ -9,8 +9,12 @@
  *   `{"latencies":[ms, ...]}`, each from the send stamp in the payload to the
  *   handler call;
  * - `idle`: nothing more; it stops on SIGTERM.
+ * - `record`: appends the id of every delivered message to `file` when its
+ *   handler starts, one write per message (in the file even if the process
+ *   is killed the next moment); each handler then takes `handlerMs`; runs
+ *   until it is killed.
  */
-import { readFileSync } from 'fs';
+import { openSync, readFileSync, writeSync } from 'fs';
 import { performance } from 'perf_hooks';
 import { BenchMessage } from './bench-types';
 import { BenchConsumer } from './systems/bench-system';
@@ -41,7 +45,13 @@ async function main(): Promise<void> {
     let done: () => void = () => undefined;
     const finished = new Promise<void>(resolve => done = resolve);
     const latencies: number[] = [];
-    const handler = request.mode === 'latency'
+    const record = request.mode === 'record' ? openSync(request.file!, 'a') : undefined;
+    const handler = record !== undefined
+        ? async (message: BenchMessage) => {
+            writeSync(record, `${message.id}\n`);
+            await new Promise(resolve => setTimeout(resolve, request.handlerMs ?? 0));
+        }
+        : request.mode === 'latency'
         ? (message: BenchMessage) => {
             latencies.push(performance.timeOrigin + performance.now() - message.sentAt);
             if (latencies.length === request.count) done();
@@ -57,7 +67,7 @@ async function main(): Promise<void> {
     await send({ ready: true });
     // A system that loses or stalls messages must not hang the run: report what arrived.
     if (request.mode === 'latency') setTimeout(done, request.seconds * 1000).unref();
-    if (request.mode === 'idle') {
+    if (request.mode === 'idle' || request.mode === 'record') {
         process.once('SIGTERM', () => void finish(consumer));
         return;
     }

@@ -1,6 +1,6 @@
 import { median } from '../stats';
 
-export type Unit = 'msg/s' | 'ms' | 'MB' | '%';
+export type Unit = 'msg/s' | 'ms' | 'MB' | '%' | 'messages' | 's';
 
 /** One measured quantity of a scenario: every repetition's value per system. */
 export class Metric {
@@ -33,6 +33,8 @@ export class Metric {
             case 'ms': return `${value.toFixed(2)} ms`;
             case 'MB': return `${value.toFixed(1)} MB`;
             case '%': return `${value.toFixed(2)} %`;
+            case 'messages': return Math.round(value).toLocaleString('en-US');
+            case 's': return `${value.toFixed(1)} s`;
         }
     }
 }

@@ -4,10 +4,14 @@ import { WorkerConfig } from '../systems/bench-system';
 export interface WorkerRequest {
     system: string;
     config: WorkerConfig;
-    mode: 'drain' | 'latency' | 'idle';
+    mode: 'drain' | 'latency' | 'idle' | 'record';
     concurrency: number;
     /** drain: stop after this many; latency: expect this many. */
     count: number;
     /** drain: stop this long after the first message. */
     seconds: number;
+    /** record: the file each handled message's id is appended to. */
+    file?: string;
+    /** record: how long each handler takes. */
+    handlerMs?: number;
 }

@@ -24,7 +24,8 @@ export interface BenchConsumer {
     stop(): Promise<void>;
 }
 
-export type BenchHandler = (message: BenchMessage) => void;
+/** A handler that returns a promise is awaited, as each system's worker API does. */
+export type BenchHandler = (message: BenchMessage) => void | Promise<void>;
 
 /** The consumer side of one system: its normal worker API at the given concurrency. */
 export type StartConsumer = (config: WorkerConfig, handler: BenchHandler, concurrency: number) => Promise<BenchConsumer>;
