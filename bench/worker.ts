@@ -14,8 +14,12 @@
  *   together; `{"progress":n}` every 200 messages and every 50 ms; on the line `stop` (or
  *   `seconds` after `go`) `{"handled":n,"first":t0,"last":t1,"cpuMs":c}`, t0 and t1 the
  *   wall-clock times (ms) of its first and last handler call, c the CPU time it used from `go` to its stop.
+ * - `record`: appends the id of every delivered message to `file` when its
+ *   handler starts, one write per message (in the file even if the process
+ *   is killed the next moment); each handler then takes `handlerMs`; runs
+ *   until it is killed.
  */
-import { readFileSync } from 'fs';
+import { openSync, readFileSync, writeSync } from 'fs';
 import { performance } from 'perf_hooks';
 import { BenchMessage } from './bench-types';
 import { BenchConsumer } from './systems/bench-system';
@@ -105,7 +109,13 @@ async function main(): Promise<void> {
     let done: () => void = () => undefined;
     const finished = new Promise<void>(resolve => done = resolve);
     const latencies: number[] = [];
-    const handler = request.mode === 'latency'
+    const record = request.mode === 'record' ? openSync(request.file!, 'a') : undefined;
+    const handler = record !== undefined
+        ? async (message: BenchMessage) => {
+            writeSync(record, `${message.id}\n`);
+            await new Promise(resolve => setTimeout(resolve, request.handlerMs ?? 0));
+        }
+        : request.mode === 'latency'
         ? (message: BenchMessage) => {
             latencies.push(performance.timeOrigin + performance.now() - message.sentAt);
             if (latencies.length === request.count) done();
@@ -121,7 +131,7 @@ async function main(): Promise<void> {
     await send({ ready: true });
     // A system that loses or stalls messages must not hang the run: report what arrived.
     if (request.mode === 'latency') setTimeout(done, request.seconds * 1000).unref();
-    if (request.mode === 'idle') {
+    if (request.mode === 'idle' || request.mode === 'record') {
         process.once('SIGTERM', () => void finish(consumer));
         return;
     }

@@ -1,7 +1,7 @@
 import { median } from '../stats';
 
 /** `x`: a ratio of two measurements. */
-export type Unit = 'msg/s' | 'ms' | 'µs' | 'MB' | '%' | 'x';
+export type Unit = 'msg/s' | 'ms' | 'µs' | 'MB' | '%' | 'x' | 'messages' | 's';
 
 /** One measured quantity of a scenario: every repetition's value per system. */
 export class Metric {
@@ -36,6 +36,8 @@ export class Metric {
             case 'MB': return `${value.toFixed(1)} MB`;
             case '%': return `${value.toFixed(2)} %`;
             case 'x': return `${value.toFixed(2)}x`;
+            case 'messages': return Math.round(value).toLocaleString('en-US');
+            case 's': return `${value.toFixed(1)} s`;
         }
     }
 }

@@ -24,6 +24,7 @@ export interface BenchConsumer {
     stop(): Promise<void>;
 }
 
+/** A handler that returns a promise is awaited, as each system's worker API does. */
 export type BenchHandler = (message: BenchMessage) => void | Promise<void>;
 
 /** The consumer side of one system: its normal worker API at the given concurrency. */

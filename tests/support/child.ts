@@ -1,7 +1,23 @@
 import { ChildProcess, spawn } from 'child_process';
-import { join } from 'path';
+import { isAbsolute, join, relative } from 'path';
+import { projectRoot, sourcesIn, transpiledBuild } from '../../tools/transpiled-build';
 
-const root = join(__dirname, '..', '..');
+const root = projectRoot;
+const fixtures = join(root, 'tests', 'fixtures');
+let fixtureBuild: string | undefined;
+
+/**
+ * The command line of a script: fixtures (tests/fixtures/) run compiled, from one build of the library and the
+ * tests' support files per change of the sources (ts-node cost every start several seconds, and the suite starts
+ * about a hundred); everything else, such as the examples users copy, runs through ts-node as documented.
+ */
+export function commandFor(script: string, cwd = root): string[] {
+    const path = isAbsolute(script) ? script : join(cwd, script);
+    const inFixtures = relative(fixtures, path);
+    if (inFixtures.startsWith('..') || isAbsolute(inFixtures)) return ['-r', require.resolve('ts-node/register/transpile-only'), script];
+    fixtureBuild ??= transpiledBuild('test-fixtures', ['src', 'tests/support', 'tests/fixtures'].flatMap(v => sourcesIn(join(root, v))));
+    return [join(fixtureBuild, relative(root, path)).replace(/\.ts$/, '.js')];
+}
 
 /**
  * A TypeScript program run as a real child process (ts-node applies the
@@ -19,7 +35,7 @@ export class Child {
 
     /** `user`: run as another OS user (needs root), e.g. `{ uid: 65534, gid: 65534 }` (nobody). */
     constructor(script: string, args: string[] = [], env: Record<string, string> = {}, cwd = root, user?: { uid: number, gid: number }) {
-        this.process = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), script, ...args], {
+        this.process = spawn(process.execPath, [...commandFor(script, cwd), ...args], {
             cwd,
             env: { ...process.env, ...env, TS_NODE_PROJECT: join(root, 'tsconfig.json') },
             stdio: ['ignore', 'pipe', 'pipe'],
