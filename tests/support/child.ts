@@ -3,27 +3,30 @@ import { isAbsolute, join, relative } from 'path';
 import { projectRoot, sourcesIn, transpiledBuild } from '../../tools/transpiled-build';
 
 const root = projectRoot;
-const fixtures = join(root, 'tests', 'fixtures');
-let fixtureBuild: string | undefined;
+/** Scripts run compiled; `examples/demo.ts` (what `npm start` runs, and it starts the others through ts-node) is not. */
+const compiled = [join(root, 'tests', 'fixtures'), join(root, 'examples')];
+const throughTsNode = [join(root, 'examples', 'demo.ts')];
+let build: string | undefined;
 
-/**
- * The command line of a script: fixtures (tests/fixtures/) run compiled, from one build of the library and the
- * tests' support files per change of the sources (ts-node cost every start several seconds, and the suite starts
- * about a hundred); everything else, such as the examples users copy, runs through ts-node as documented.
- */
-export function commandFor(script: string, cwd = root): string[] {
-    const path = isAbsolute(script) ? script : join(cwd, script);
-    const inFixtures = relative(fixtures, path);
-    if (inFixtures.startsWith('..') || isAbsolute(inFixtures)) return ['-r', require.resolve('ts-node/register/transpile-only'), script];
-    fixtureBuild ??= transpiledBuild('test-fixtures', ['src', 'tests/support', 'tests/fixtures'].flatMap(v => sourcesIn(join(root, v))));
-    return [join(fixtureBuild, relative(root, path)).replace(/\.ts$/, '.js')];
+function inside(folder: string, path: string): boolean {
+    const rest = relative(folder, path);
+    return !rest.startsWith('..') && !isAbsolute(rest);
 }
 
 /**
- * A TypeScript program run as a real child process (ts-node applies the
- * Deepkit type compiler). Its stdout is read line by line so tests can await
- * what it announces instead of sleeping.
+ * The command line of a script. Fixtures (tests/fixtures/) and the example apps (examples/) run compiled, from
+ * one build of the library, the examples and the tests' support files per change of the sources: ts-node cost
+ * every start several seconds of CPU, and the suite starts about a hundred. The example apps' code is the same;
+ * that they run through ts-node as the README says is what `npm start` (examples/demo.ts, tests/module/demo.spec.ts)
+ * still does.
  */
+export function commandFor(script: string, cwd = root): string[] {
+    const path = isAbsolute(script) ? script : join(cwd, script);
+    if (throughTsNode.includes(path) || !compiled.some(folder => inside(folder, path))) return ['-r', require.resolve('ts-node/register/transpile-only'), script];
+    build ??= transpiledBuild('test-processes', ['src', 'tests/support', 'tests/fixtures', 'examples'].flatMap(v => sourcesIn(join(root, v))));
+    return [join(build, relative(root, path)).replace(/\.ts$/, '.js')];
+}
+
 export class Child {
     readonly process: ChildProcess;
     readonly lines: string[] = [];
