@@ -9,7 +9,9 @@ import { markdownTables } from './lib/report';
 import { runScenarios, Scenario } from './lib/harness';
 import { settings } from './lib/settings';
 import { backlog } from './scenarios/backlog';
+import { crash } from './scenarios/crash';
 import { drain } from './scenarios/drain';
+import { drainBacklogOf } from './scenarios/drain-backlog';
 import { flow } from './scenarios/flow';
 import { idleCpu } from './scenarios/idle-cpu';
 import { latency } from './scenarios/latency';
@@ -17,9 +19,10 @@ import { orm } from './scenarios/orm';
 import { produceBulk } from './scenarios/produce-bulk';
 import { produceConcurrent } from './scenarios/produce-concurrent';
 import { produceSequential } from './scenarios/produce-sequential';
+import { manyWorkers } from './scenarios/workers';
 import { driver } from './systems/registry';
 
-const scenarios: Scenario[] = [produceSequential, produceConcurrent, produceBulk, drain, flow, latency, idleCpu, backlog, orm];
+const scenarios: Scenario[] = [produceSequential, produceConcurrent, produceBulk, drain, drainBacklogOf(settings.rssDrain, 60), manyWorkers, flow, latency, idleCpu, backlog, crash, orm];
 
 function version(name: string): string {
     try {

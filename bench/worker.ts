@@ -9,8 +9,17 @@
  *   `{"latencies":[ms, ...]}`, each from the send stamp in the payload to the
  *   handler call;
  * - `idle`: nothing more; it stops on SIGTERM.
+ * - `share` (one of several workers on one queue): `{"ready":true}` before its
+ *   consumer starts, which waits for the line `go` on stdin, so that all start
+ *   together; `{"progress":n}` every 200 messages and every 50 ms; on the line `stop` (or
+ *   `seconds` after `go`) `{"handled":n,"first":t0,"last":t1,"cpuMs":c}`, t0 and t1 the
+ *   wall-clock times (ms) of its first and last handler call, c the CPU time it used from `go` to its stop.
+ * - `record`: appends the id of every delivered message to `file` when its
+ *   handler starts, one write per message (in the file even if the process
+ *   is killed the next moment); each handler then takes `handlerMs`; runs
+ *   until it is killed.
  */
-import { readFileSync, writeFileSync } from 'fs';
+import { openSync, readFileSync, writeFileSync, writeSync } from 'fs';
 import { performance } from 'perf_hooks';
 import { getHeapSpaceStatistics } from 'v8';
 import { Session } from 'inspector';
@@ -81,13 +90,78 @@ async function finish(consumer: BenchConsumer, result?: () => object): Promise<n
     process.exit(0);
 }
 
+/** A callback that takes time: 1 or 2 ms, so that a worker's throughput is bound by maxParallel, not by CPU. */
+const slowly = (message: BenchMessage) => new Promise<void>(resolve => setTimeout(resolve, 1 + message.id % 2));
+
+const wallClock = () => performance.timeOrigin + performance.now();
+
+function lines(listener: (line: string) => void): void {
+    let buffer = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n')) >= 0) {
+            listener(buffer.slice(0, end));
+            buffer = buffer.slice(end + 1);
+        }
+    });
+}
+
+async function share(): Promise<void> {
+    let handled = 0, first = 0, last = 0, reported = 0;
+    const report = () => {
+        if (handled === reported) return;
+        reported = handled;
+        process.stdout.write(`{"progress":${handled}}\n`);
+    };
+    // The count since the last report of every 200 would otherwise never arrive: the sum could stay short of the total.
+    setInterval(report, 50).unref();
+    const handler = (message: BenchMessage) => {
+        last = wallClock();
+        if (!first) first = last;
+        if (++handled % 200 === 0) report();
+        if (request.slow) return slowly(message);
+    };
+    // Loading the code after `go` would take the CPU from the workers that already drain.
+    const system = driver(request.system);
+    system.preload?.(request.config);
+    let consumer: Promise<BenchConsumer> | undefined;
+    let cpu: NodeJS.CpuUsage | undefined;
+    const stop = async () => {
+        if (!consumer) return;
+        const running = consumer;
+        consumer = undefined;
+        await finish(await running, () => {
+            const used = process.cpuUsage(cpu);
+            return { handled, first, last, cpuMs: (used.user + used.system) / 1000 };
+        });
+    };
+    lines(line => {
+        if (line === 'go' && !consumer) {
+            cpu = process.cpuUsage();
+            consumer = system.startConsumer(request.config, handler, request.concurrency);
+            setTimeout(() => void stop(), request.seconds * 1000).unref();
+        }
+        if (line === 'stop') void stop();
+    });
+    await send({ ready: true });
+}
+
 async function main(): Promise<void> {
+    if (request.mode === 'share') return share();
     let handled = 0;
     let started = 0;
     let done: () => void = () => undefined;
     const finished = new Promise<void>(resolve => done = resolve);
     const latencies: number[] = [];
-    const handler = request.mode === 'latency'
+    const record = request.mode === 'record' ? openSync(request.file!, 'a') : undefined;
+    const handler = record !== undefined
+        ? async (message: BenchMessage) => {
+            writeSync(record, `${message.id}\n`);
+            await new Promise(resolve => setTimeout(resolve, request.handlerMs ?? 0));
+        }
+        : request.mode === 'latency'
         ? (message: BenchMessage) => {
             latencies.push(performance.timeOrigin + performance.now() - message.sentAt);
             if (latencies.length === request.count) done();
@@ -103,7 +177,7 @@ async function main(): Promise<void> {
     await send({ ready: true });
     // A system that loses or stalls messages must not hang the run: report what arrived.
     if (request.mode === 'latency') setTimeout(done, request.seconds * 1000).unref();
-    if (request.mode === 'idle') {
+    if (request.mode === 'idle' || request.mode === 'record') {
         process.once('SIGTERM', () => void finish(consumer));
         return;
     }

@@ -10,6 +10,7 @@ import { join } from 'path';
 import { promisify } from 'util';
 import { SqliteQueueAdapter } from '../src';
 import { hostIdentity, isProcessAlive, processStartTime } from '../src/process-liveness';
+import { commandFor } from './support/child';
 import { asRootTest, nobody } from './support/os-user';
 import { tempDir } from './support/temp';
 
@@ -20,7 +21,7 @@ async function probe(hidepid: 'noaccess' | 'invisible', args: string[]): Promise
     const script = `mount -t proc -o hidepid=${hidepid} proc /proc && exec setpriv --reuid=${nobody.uid} --regid=${nobody.gid} --clear-groups "$@"`;
     const { stdout } = await promisify(execFile)('unshare', [
         '--mount', '--propagation', 'private', 'sh', '-c', script, 'probe',
-        process.execPath, '-r', require.resolve('ts-node/register/transpile-only'), 'tests/fixtures/liveness-probe.ts', ...args,
+        process.execPath, ...commandFor('tests/fixtures/liveness-probe.ts'), ...args,
     ], { cwd: root, env: { ...process.env, TS_NODE_PROJECT: join(root, 'tsconfig.json') }, timeout: 30_000 });
     return stdout.trim().split('\n');
 }

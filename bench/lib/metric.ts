@@ -1,6 +1,7 @@
 import { median } from '../stats';
 
-export type Unit = 'msg/s' | 'ms' | 'MB' | '%';
+/** `x`: a ratio of two measurements. */
+export type Unit = 'msg/s' | 'ms' | 'µs' | 'MB' | '%' | 'x' | 'messages' | 's';
 
 /** One measured quantity of a scenario: every repetition's value per system. */
 export class Metric {
@@ -31,8 +32,12 @@ export class Metric {
         switch (this.unit) {
             case 'msg/s': return `${Math.round(value).toLocaleString('en-US')}/s`;
             case 'ms': return `${value.toFixed(2)} ms`;
+            case 'µs': return `${value.toFixed(0)} µs`;
             case 'MB': return `${value.toFixed(1)} MB`;
             case '%': return `${value.toFixed(2)} %`;
+            case 'x': return `${value.toFixed(2)}x`;
+            case 'messages': return Math.round(value).toLocaleString('en-US');
+            case 's': return `${value.toFixed(1)} s`;
         }
     }
 }

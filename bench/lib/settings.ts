@@ -29,8 +29,14 @@ export const settings = {
     backlogClaims: numberFromEnv('BENCH_BACKLOG_CLAIMS', 5_000),
     /** `npm run bench:drain-backlog`: messages pre-filled and all drained by one worker. */
     drainBacklog: numberFromEnv('BENCH_DRAIN_BACKLOG', 1_000_000),
+    /** `npm run bench`'s full drain: the worker's peak RSS draining this many. */
+    rssDrain: numberFromEnv('BENCH_RSS_DRAIN', 100_000),
     /** Its time cap: long enough for a full drain of ours at a few thousand msg/s. */
     drainBacklogSeconds: numberFromEnv('BENCH_DRAIN_BACKLOG_SECONDS', 300),
+    /** `bench:crash`: how long after the kill the second worker may take to handle what is left. */
+    crashWaitSeconds: numberFromEnv('BENCH_CRASH_WAIT_SECONDS', 45),
+    /** `bench:crash`: how long each handler takes (0 is allowed: instant handlers). */
+    crashHandlerMs: Number(process.env.BENCH_CRASH_HANDLER_MS ?? 2),
     /** A commit: our systems also run on its code, as `<name>@base`, side by side (bench/lib/base-library.ts). */
     base: process.env.BENCH_BASE || undefined,
     postgresUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',

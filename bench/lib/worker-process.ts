@@ -38,14 +38,20 @@ export interface WorkerProcess {
     next<R = any>(key: string): Promise<R>;
     /** Resolves when the process has exited. */
     exited: Promise<number | null>;
+    /** Every JSON line that has `key` goes to `listener` instead of `next()`. */
+    listen(key: string, listener: (value: any) => void): void;
+    /** One line on the worker's stdin (mode `share`: `go`, `stop`). */
+    send(line: string): void;
 }
 
 export function spawnWorker(request: WorkerRequest): WorkerProcess {
     // BENCH_WORKER_FLAGS: node flags of the worker only, for diagnosis (e.g. `--trace-gc`), never for figures we report.
     const flags = (process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(v => v);
-    const child = spawn(process.execPath, [...flags, workerScript(), JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const stdin = request.mode === 'share' ? 'pipe' : 'ignore';
+    const child = spawn(process.execPath, [...flags, workerScript(), JSON.stringify(request)], { stdio: [stdin, 'pipe', 'inherit'] });
     running.add(child);
     const seen: any[] = [];
+    const listeners = new Map<string, (value: any) => void>();
     const waiting: { key: string, resolve: (value: any) => void, reject: (error: Error) => void }[] = [];
     let buffer = '';
     child.stdout!.setEncoding('utf8');
@@ -61,6 +67,11 @@ export function spawnWorker(request: WorkerRequest): WorkerProcess {
                 continue;
             }
             const value = JSON.parse(line);
+            const listener = [...listeners].find(([key]) => key in value)?.[1];
+            if (listener) {
+                listener(value);
+                continue;
+            }
             const index = waiting.findIndex(v => v.key in value);
             if (index >= 0) waiting.splice(index, 1)[0].resolve(value);
             else seen.push(value);
@@ -74,6 +85,8 @@ export function spawnWorker(request: WorkerRequest): WorkerProcess {
     return {
         child,
         exited,
+        listen: (key, listener) => listeners.set(key, listener),
+        send: line => child.stdin?.write(line + '\n'),
         next(key) {
             const index = seen.findIndex(v => key in v);
             if (index >= 0) return Promise.resolve(seen.splice(index, 1)[0]);

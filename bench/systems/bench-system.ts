@@ -24,7 +24,8 @@ export interface BenchConsumer {
     stop(): Promise<void>;
 }
 
-export type BenchHandler = (message: BenchMessage) => void;
+/** A handler that returns a promise is awaited, as each system's worker API does. */
+export type BenchHandler = (message: BenchMessage) => void | Promise<void>;
 
 /** The consumer side of one system: its normal worker API at the given concurrency. */
 export type StartConsumer = (config: WorkerConfig, handler: BenchHandler, concurrency: number) => Promise<BenchConsumer>;
@@ -32,6 +33,8 @@ export type StartConsumer = (config: WorkerConfig, handler: BenchHandler, concur
 export interface BenchDriver {
     createSystem(): BenchSystem;
     startConsumer: StartConsumer;
+    /** Loads the code startConsumer needs, for a worker that must be ready before it is told to go. */
+    preload?(config: WorkerConfig): void;
     /** Settings worth recording in RESULTS.md. */
     settings: string;
 }

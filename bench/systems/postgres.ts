@@ -58,7 +58,8 @@ const startConsumer: StartConsumer = async (config, handler, concurrency) => {
 export const postgres: BenchDriver = {
     createSystem: () => new PostgresSystem(),
     startConsumer,
+    preload: config => void queueLibrary(config),
     settings: 'package defaults: pool of 10, `maxParallel` = concurrency, `prefetch` = `maxParallel`, LISTEN/NOTIFY wake-up, `pollInterval` 1 s',
 };
 
-export const postgresBase: BenchDriver = { createSystem: () => new PostgresSystem(true), startConsumer, settings: 'postgres on the code of BENCH_BASE' };
+export const postgresBase: BenchDriver = { createSystem: () => new PostgresSystem(true), startConsumer, preload: config => void queueLibrary(config), settings: 'postgres on the code of BENCH_BASE' };

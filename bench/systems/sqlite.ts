@@ -58,7 +58,7 @@ const startConsumer: StartConsumer = async (config, handler, concurrency) => {
 
 const settings = 'package defaults: `maxParallel` = concurrency, `prefetch` = `maxParallel`, `pollInterval` 1 s, lease 30 s';
 
-export const sqliteFull: BenchDriver = { createSystem: () => new SqliteSystem('full'), startConsumer, settings: `synchronous FULL (default); ${settings}` };
-export const sqliteNormal: BenchDriver = { createSystem: () => new SqliteSystem('normal'), startConsumer, settings: `synchronous NORMAL; ${settings}` };
-export const sqliteFullBase: BenchDriver = { createSystem: () => new SqliteSystem('full', true), startConsumer, settings: 'sqlite-full on the code of BENCH_BASE' };
-export const sqliteNormalBase: BenchDriver = { createSystem: () => new SqliteSystem('normal', true), startConsumer, settings: 'sqlite-normal on the code of BENCH_BASE' };
+export const sqliteFull: BenchDriver = { createSystem: () => new SqliteSystem('full'), startConsumer, preload: config => void queueLibrary(config), settings: `synchronous FULL (default); ${settings}` };
+export const sqliteNormal: BenchDriver = { createSystem: () => new SqliteSystem('normal'), startConsumer, preload: config => void queueLibrary(config), settings: `synchronous NORMAL; ${settings}` };
+export const sqliteFullBase: BenchDriver = { createSystem: () => new SqliteSystem('full', true), startConsumer, preload: config => void queueLibrary(config), settings: 'sqlite-full on the code of BENCH_BASE' };
+export const sqliteNormalBase: BenchDriver = { createSystem: () => new SqliteSystem('normal', true), startConsumer, preload: config => void queueLibrary(config), settings: 'sqlite-normal on the code of BENCH_BASE' };

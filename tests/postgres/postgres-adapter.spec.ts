@@ -4,7 +4,7 @@
  * recovery from lost connections.
  */
 import { BrokerQueue, PostgresQueueAdapter, QueueOptionError, QueueStorageError } from '../../src';
-import { latestPostgresSchemaVersion } from '../../src/adapters/postgres/postgres-schema';
+import { latestPostgresSchemaVersion, migrationLockKey } from '../../src/adapters/postgres/postgres-schema';
 import { postgresStatements } from '../../src/adapters/postgres/postgres-statements';
 import { MemoryLogger } from '../support/logger';
 import { describePostgres, dropSchema, postgresClient, postgresUrl, sql, testSchema } from '../support/postgres';
@@ -71,6 +71,32 @@ describePostgres('postgres adapter', () => {
         await Promise.all(Array.from({ length: 5 }, () => adapter().connect()));
         expect(await sql(`SELECT version FROM "${schema}".queue_migrations ORDER BY version`))
             .toEqual(Array.from({ length: latestPostgresSchemaVersion }, (_, i) => ({ version: i + 1 })));
+    });
+
+    test('a connection lost during the migration (the server shutting down: 57P01) is retried within connectTimeout', async () => {
+        // The migration waits for its advisory lock, held here; its backend is then terminated, as a shutdown does.
+        const holder = await postgresClient();
+        try {
+            const key = BigInt(migrationLockKey(schema));
+            await holder.query('BEGIN');
+            await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [key.toString()]);
+            const starting = new PostgresQueueAdapter({ connectionString: postgresUrl, schema, connectTimeout: '20s' });
+            adapters.push(starting);
+            const connected = starting.connect();
+            const unsigned = BigInt.asUintN(64, key);
+            const [waiting] = await waitFor(async () => {
+                const rows = await sql<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1::bigint::oid AND objid = $2::bigint::oid",
+                    [(unsigned >> 32n).toString(), (unsigned & 0xffffffffn).toString()]);
+                return rows.length ? rows : undefined;
+            }, 'the migration to wait for its lock');
+            await sql('SELECT pg_terminate_backend($1)', [waiting.pid]);
+            await holder.query('COMMIT');
+            await expect(connected).resolves.toBeUndefined();
+            await starting.enqueue([request()]);
+            expect(await sql(`SELECT count(*)::int AS n FROM "${schema}".queue_messages`)).toEqual([{ n: 1 }]);
+        } finally {
+            await holder.end();
+        }
     });
 
     test('one NOTIFY per channel per transaction, not one per message', async () => {

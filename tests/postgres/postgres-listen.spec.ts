@@ -28,6 +28,30 @@ describePostgres('postgres LISTEN session', () => {
         await dropSchema(schema);
     });
 
+    async function proxiedUrl(): Promise<string> {
+        const target = new URL(postgresUrl);
+        proxy = new FreezableProxy({ host: target.hostname, port: Number(target.port || 5432) });
+        const proxied = new URL(postgresUrl);
+        proxied.hostname = '127.0.0.1';
+        proxied.port = String(await proxy.start());
+        return proxied.toString();
+    }
+
+    test('consume() while new connections fail (a server restarting) opens its LISTEN session once they work again, within connectTimeout', async () => {
+        const queue = new BrokerQueue(new PostgresQueueAdapter({ connectionString: await proxiedUrl(), schema, connectTimeout: '20s' }), { logger: new MemoryLogger() });
+        queues.push(queue);
+        await queue.connect();
+        proxy.refusing = true;
+        const received = deferred<number>();
+        const consuming = queue.channel<number>('n').consume(n => received.resolve(n));
+        // The LISTEN session's connection is refused at least once before the server "is back".
+        await waitFor(() => proxy.refused > 0, 'a refused connection');
+        proxy.refusing = false;
+        await expect(consuming).resolves.toBeDefined();
+        await queue.channel<number>('n').produce(3);
+        expect(await within(received.promise, 10_000, 'the message')).toBe(3);
+    });
+
     test('a session that stops answering without closing is replaced within seconds, and wakes its consumer again', async () => {
         const target = new URL(postgresUrl);
         proxy = new FreezableProxy({ host: target.hostname, port: Number(target.port || 5432) });

@@ -64,6 +64,31 @@ describe('sqlite: failures', () => {
         await queue.close();
     });
 
+    test('a write waiting for another connection\'s lock does not stop the event loop, and takes the lock once it is free', async () => {
+        const path = dir.file('queue.sqlite');
+        const queue = queueAt(path, { busyTimeout: '5s' });
+        const channel = queue.channel<Job>('jobs');
+        await queue.connect();
+        // The lock's holder is in this process: it can only let go if the waiting write leaves the event loop running.
+        // SQLite's own busy handler waits inside the call, so this produce used to fail after the 5 s.
+        const locker = new Database(path);
+        locker.exec('BEGIN IMMEDIATE');
+        const produced = channel.produce({ n: 1, text: 'waits' });
+        let ticks = 0;
+        await new Promise<void>(resolve => {
+            const timer = setInterval(() => {
+                if (++ticks < 5) return;
+                clearInterval(timer);
+                locker.exec('COMMIT');
+                resolve();
+            }, 10);
+        });
+        await expect(produced).resolves.toMatchObject({ deduplicated: false });
+        locker.close();
+        expect((await queue.stats('jobs'))[0].pending).toBe(1);
+        await queue.close();
+    });
+
     // A small tmpfs fills up for real; mounting one needs Linux and root.
     const cannotMount = process.platform !== 'linux' ? `it mounts a small tmpfs, which needs Linux (this is ${process.platform})`
         : process.getuid?.() !== 0 ? `it mounts a small tmpfs, which needs root (uid is ${process.getuid?.()})` : undefined;

@@ -1,13 +1,32 @@
 import { ChildProcess, spawn } from 'child_process';
-import { join } from 'path';
+import { isAbsolute, join, relative } from 'path';
+import { projectRoot, sourcesIn, transpiledBuild } from '../../tools/transpiled-build';
 
-const root = join(__dirname, '..', '..');
+const root = projectRoot;
+/** Scripts run compiled; `examples/demo.ts` (what `npm start` runs, and it starts the others through ts-node) is not. */
+const compiled = [join(root, 'tests', 'fixtures'), join(root, 'examples')];
+const throughTsNode = [join(root, 'examples', 'demo.ts')];
+let build: string | undefined;
+
+function inside(folder: string, path: string): boolean {
+    const rest = relative(folder, path);
+    return !rest.startsWith('..') && !isAbsolute(rest);
+}
 
 /**
- * A TypeScript program run as a real child process (ts-node applies the
- * Deepkit type compiler). Its stdout is read line by line so tests can await
- * what it announces instead of sleeping.
+ * The command line of a script. Fixtures (tests/fixtures/) and the example apps (examples/) run compiled, from
+ * one build of the library, the examples and the tests' support files per change of the sources: ts-node cost
+ * every start several seconds of CPU, and the suite starts about a hundred. The example apps' code is the same;
+ * that they run through ts-node as the README says is what `npm start` (examples/demo.ts, tests/module/demo.spec.ts)
+ * still does.
  */
+export function commandFor(script: string, cwd = root): string[] {
+    const path = isAbsolute(script) ? script : join(cwd, script);
+    if (throughTsNode.includes(path) || !compiled.some(folder => inside(folder, path))) return ['-r', require.resolve('ts-node/register/transpile-only'), script];
+    build ??= transpiledBuild('test-processes', ['src', 'tests/support', 'tests/fixtures', 'examples'].flatMap(v => sourcesIn(join(root, v))));
+    return [join(build, relative(root, path)).replace(/\.ts$/, '.js')];
+}
+
 export class Child {
     readonly process: ChildProcess;
     readonly lines: string[] = [];
@@ -19,7 +38,7 @@ export class Child {
 
     /** `user`: run as another OS user (needs root), e.g. `{ uid: 65534, gid: 65534 }` (nobody). */
     constructor(script: string, args: string[] = [], env: Record<string, string> = {}, cwd = root, user?: { uid: number, gid: number }) {
-        this.process = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), script, ...args], {
+        this.process = spawn(process.execPath, [...commandFor(script, cwd), ...args], {
             cwd,
             env: { ...process.env, ...env, TS_NODE_PROJECT: join(root, 'tsconfig.json') },
             stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,6 +12,9 @@ export interface ProxiedConnection {
  */
 export class FreezableProxy {
     readonly connections: ProxiedConnection[] = [];
+    /** While true, new connections are closed at once, as by a server that is restarting. */
+    refusing = false;
+    refused = 0;
     protected server?: Server;
 
     constructor(protected readonly target: { host: string, port: number }) {
@@ -19,6 +22,11 @@ export class FreezableProxy {
 
     async start(): Promise<number> {
         const server = this.server = createServer(client => {
+            if (this.refusing) {
+                this.refused++;
+                client.destroy();
+                return;
+            }
             const upstream = createConnection(this.target);
             const connection: ProxiedConnection = { client, upstream, frozen: false };
             this.connections.push(connection);

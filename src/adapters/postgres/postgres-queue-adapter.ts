@@ -16,6 +16,7 @@ import { isConnectionError, isRetryableConflict, translatePostgresError } from '
 import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-notify';
 import { PostgresClaimRow, unpackClaimedMessages } from './postgres-claimed';
 import { postgresEnqueueBatch, toBuffer } from './postgres-enqueue';
+import { retryWhileUnreachable } from './postgres-retry';
 import { migratePostgres } from './postgres-schema';
 import { PostgresStatementName, postgresStatements, PostgresStatements } from './postgres-statements';
 import { PostgresFlowClaim, postgresFlowClaim, postgresLimitsOf } from './postgres-flow';
@@ -157,14 +158,18 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
 
     async registerConsumer(consumer: ConsumerRegistration): Promise<void> {
         this.#open();
-        let identity: BackendIdentity;
+        const identity = await this.listenSession();
+        this.consumers.set(consumer.id, consumer);
+        await this.run('registerConsumers', [[consumer.id], [consumer.channel], [consumer.host], [consumer.pid], identity.pid, identity.start], { idempotent: true });
+    }
+
+    /** The LISTEN session's identity; while the server is unreachable or restarting, retries until `connectTimeout`. */
+    protected async listenSession(): Promise<BackendIdentity> {
         try {
-            identity = await this.notify.ensure();
+            return await retryWhileUnreachable(this.options.connectTimeout, () => this.notify.ensure());
         } catch (error) {
             throw translatePostgresError(error, { target: this.target, sent: false, write: true });
         }
-        this.consumers.set(consumer.id, consumer);
-        await this.run('registerConsumers', [[consumer.id], [consumer.channel], [consumer.host], [consumer.pid], identity.pid, identity.start], { idempotent: true });
     }
 
     async unregisterConsumer(consumerId: string): Promise<void> {
@@ -433,14 +438,18 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
     protected async open(): Promise<void> {
         const pool = this.options.pool ?? this.createPool();
         try {
-            const client = await this.acquire(pool);
-            try {
-                await migratePostgres(client, this.options.schema);
-                client.release();
-            } catch (error) {
-                client.release(true);
-                throw error;
-            }
+            // The migration runs in one transaction: a connection lost meanwhile (the server shutting down: 57P01)
+            // changed nothing, so it runs again on a new connection until connectTimeout.
+            await retryWhileUnreachable(this.options.connectTimeout, async () => {
+                const client = await this.acquire(pool);
+                try {
+                    await migratePostgres(client, this.options.schema);
+                    client.release();
+                } catch (error) {
+                    client.release(true);
+                    throw error;
+                }
+            });
         } catch (error) {
             if (!this.options.pool) await pool.end().catch(() => undefined);
             throw translatePostgresError(error, { target: this.target, sent: true, write: true });
@@ -485,25 +494,19 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
 
     /** A pooled connection; while the server is unreachable or starting up, retries until `connectTimeout`. */
     protected async acquire(pool: PostgresPoolLike): Promise<PostgresPoolClientLike> {
-        const deadline = Date.now() + this.options.connectTimeout;
-        for (let attempt = 0; ; attempt++) {
-            try {
-                const client = await pool.connect();
-                // pg-pool listens for errors of idle connections only: a connection that dies while we
-                // use it emits 'error' besides failing the query, which without a listener crashes the process.
-                if (!guarded.has(client)) {
-                    guarded.add(client);
-                    client.on('error', ignore);
-                }
-                return client;
-            } catch (error) {
-                const wait = Math.min(1000, 50 * 2 ** attempt);
-                if (!isConnectionError(error) || Date.now() + wait > deadline) {
-                    throw translatePostgresError(error, { target: this.target, sent: false, write: true });
-                }
-                await new Promise(resolve => setTimeout(resolve, wait));
-            }
+        let client: PostgresPoolClientLike;
+        try {
+            client = await retryWhileUnreachable(this.options.connectTimeout, () => pool.connect());
+        } catch (error) {
+            throw translatePostgresError(error, { target: this.target, sent: false, write: true });
         }
+        // pg-pool listens for errors of idle connections only: a connection that dies while we
+        // use it emits 'error' besides failing the query, which without a listener crashes the process.
+        if (!guarded.has(client)) {
+            guarded.add(client);
+            client.on('error', ignore);
+        }
+        return client;
     }
 
     /**

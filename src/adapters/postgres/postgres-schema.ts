@@ -143,7 +143,7 @@ export function quoteIdentifier(name: string): string {
 }
 
 /** A 64-bit advisory lock key per schema, so hosts migrating different schemas never wait for each other. */
-function lockKey(schema: string): string {
+export function migrationLockKey(schema: string): string {
     return createHash('sha256').update(`deepkit-broker-queue:${schema}`).digest().readBigInt64BE(0).toString();
 }
 
@@ -167,7 +167,7 @@ export async function migratePostgres(client: PostgresClientLike, schema: string
     const s = quoteIdentifier(schema);
     await client.query({ text: 'BEGIN' });
     try {
-        await client.query({ text: 'SELECT pg_advisory_xact_lock($1::bigint)', values: [lockKey(schema)] });
+        await client.query({ text: 'SELECT pg_advisory_xact_lock($1::bigint)', values: [migrationLockKey(schema)] });
         const exists = await client.query({ text: 'SELECT 1 FROM pg_namespace WHERE nspname = $1', values: [schema] });
         if (!exists.rowCount) await client.query({ text: `CREATE SCHEMA ${s}` });
         await client.query({ text: `CREATE TABLE IF NOT EXISTS ${s}.queue_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())` });

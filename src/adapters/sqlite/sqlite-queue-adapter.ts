@@ -23,7 +23,8 @@ import { SqliteScheduleRow, sqliteScheduleStatements, storedScheduleFromRow } fr
 import { SqliteWake } from './sqlite-wake';
 import { sqliteDeclareFlow, sqliteFlowClaim, sqliteSetPaused } from './sqlite-flow';
 import { FlowWaits } from '../../flow/flow-waits';
-import { SqliteWriteGate, sqliteWriteGate } from './sqlite-write-gate';
+import { sqliteWriteGate } from './sqlite-write-gate';
+import { SqliteWriteQueue } from './sqlite-write-queue';
 import { registerSqliteQueueFile, sqliteFileOf, SqliteQueueFile } from './sqlite-orm-connections';
 import { attachSqliteDatabase, joinSqliteTransaction, SqliteTransactionContext } from './sqlite-transaction';
 
@@ -103,14 +104,14 @@ interface MessageRow {
 /**
  * The embedded default: one SQLite file in WAL mode, shared by producers and
  * workers in several processes on one host. Writes are IMMEDIATE
- * transactions; the busy timeout makes concurrent writers wait their turn.
+ * transactions; a writer waits for another process's lock on a timer, up to
+ * the busy timeout (sqlite-write-queue.ts).
  */
 export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTransactionalStorage {
     readonly options: SqliteQueueAdapterOptionsResolved;
     #db?: BetterSqlite3.Database;
     #statements?: SqliteStatements;
-    #synchronous?: 'full' | 'normal';
-    #gate?: SqliteWriteGate;
+    #writes?: SqliteWriteQueue;
     #file?: SqliteQueueFile;
     protected wake: SqliteWake;
     protected readonly host = hostIdentity();
@@ -137,13 +138,13 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
                 db.pragma(`synchronous = ${this.options.synchronous.toUpperCase()}`);
                 db.pragma(`wal_autocheckpoint = ${walCheckpointPages}`);
                 db.pragma(`journal_size_limit = ${walSizeLimit}`);
-                this.#synchronous = this.options.synchronous;
                 // Negative: a size in KiB rather than in pages.
                 db.pragma(`cache_size = ${-Math.max(1, Math.round(this.options.cacheSizeMb * 1024))}`);
                 migrateSqlite(db);
                 this.#db = db;
                 this.#statements = prepareSqliteStatements(db);
-                if (!memory) this.#gate = sqliteWriteGate(this.#queueFile().file);
+                const gate = memory ? undefined : sqliteWriteGate(this.#queueFile().file);
+                this.#writes = new SqliteWriteQueue(db, { ...this.options, closedError: () => this.#closedError() }, gate);
             } catch (error) {
                 db.close();
                 throw error;
@@ -158,6 +159,7 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
         const db = this.#db;
         this.#db = undefined;
         this.#statements = undefined;
+        this.#writes = undefined;
         db?.close();
     }
 
@@ -471,28 +473,29 @@ export class SqliteQueueAdapter extends QueueStorageAdapter implements QueueTran
     }
 
     /**
-     * One IMMEDIATE write transaction. `durable` commits wait for the configured
+     * One write in an IMMEDIATE transaction (shared, when the lock is contended, with the
+     * other writes of this process that wait for it: sqlite-write-queue.ts). `durable` commits wait for the configured
      * `synchronous` level; the rest (claims, acks, retries, renewals) never wait
      * for fsync: losing one to a power cut can only roll a message back to an
      * earlier state, so it is delivered again, never lost.
      */
     async #write<R>(operation: () => R, durable: boolean): Promise<R> {
-        // An ORM transaction of this process may hold the file's write lock across awaits: wait for it here, not in SQLite.
-        if (this.#gate?.held) await this.#gate.idle(this.options.busyTimeout);
-        const { db } = this.#open();
-        const level = durable ? this.options.synchronous : 'normal';
-        return this.guard(() => {
-            if (level !== this.#synchronous) {
-                db.pragma(`synchronous = ${level.toUpperCase()}`);
-                this.#synchronous = level;
-            }
-            return db.transaction(operation).immediate();
-        });
+        const writes = this.#writes;
+        if (!writes) throw this.#closedError();
+        try {
+            return await writes.write(operation, durable);
+        } catch (error) {
+            throw translateSqliteError(error, this.options.path);
+        }
     }
 
     #open() {
-        if (!this.#db || !this.#statements) throw new QueueClosedError(`The SQLite queue storage '${this.options.path}' is not connected (call connect(), or it was disconnected)`);
+        if (!this.#db || !this.#statements) throw this.#closedError();
         return { db: this.#db, s: this.#statements };
+    }
+
+    #closedError(): QueueClosedError {
+        return new QueueClosedError(`The SQLite queue storage '${this.options.path}' is not connected (call connect(), or it was disconnected)`);
     }
 
     protected guard<R>(operation: () => R): R {
