@@ -52,6 +52,22 @@ describePostgres('postgres LISTEN session', () => {
         expect(await within(received.promise, 10_000, 'the message')).toBe(3);
     });
 
+    test('an idempotent statement whose pooled connections all stopped answering runs again on a new one, within connectTimeout', async () => {
+        const adapter = new PostgresQueueAdapter({ connectionString: await proxiedUrl(), schema, poolSize: 2, queryTimeout: '300ms', connectTimeout: '10s' });
+        const queue = new BrokerQueue(adapter, { logger: new MemoryLogger() });
+        queues.push(queue);
+        await queue.connect();
+        await queue.channel<number>('n').produce(1);
+        // Two pooled connections, both idle in the pool afterwards.
+        await Promise.all([queue.stats('n'), queue.stats('n')]);
+        const pooled = proxy.upstreamPorts();
+        expect(pooled.length).toBeGreaterThanOrEqual(2);
+        for (const port of pooled) proxy.freeze(port);
+        // Each frozen connection fails its statement after queryTimeout; a single retry met the second one too.
+        const [stats] = await queue.stats('n');
+        expect(stats.pending).toBe(1);
+    });
+
     test('a session that stops answering without closing is replaced within seconds, and wakes its consumer again', async () => {
         const target = new URL(postgresUrl);
         proxy = new FreezableProxy({ host: target.hostname, port: Number(target.port || 5432) });

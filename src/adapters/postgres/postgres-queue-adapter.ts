@@ -512,11 +512,15 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
     /**
      * Runs one named statement. A lost connection destroys the pooled
      * connection; the statement runs again only when nothing can have happened
-     * (no connection yet, a rolled-back conflict) or it is idempotent.
+     * (no connection yet, a rolled-back conflict) or it is idempotent: then on a
+     * new connection, as long as `connectTimeout` has not passed since the first
+     * try (a server restart kills every pooled connection, and the first new
+     * ones may meet it still shutting down), and at least once.
      */
     protected async run(statement: PostgresStatementName | PostgresScheduleStatementName, values: unknown[], options: Run = {}): Promise<PostgresQueryResult> {
         const pool = this.#open();
         const { name, text } = this.statements[statement];
+        const deadline = Date.now() + this.options.connectTimeout;
         for (let attempt = 0; ; attempt++) {
             const client = await this.acquire(pool);
             try {
@@ -526,8 +530,9 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
             } catch (error) {
                 const broken = isConnectionError(error);
                 client.release(broken);
-                const again = broken ? options.idempotent && attempt === 0 : isRetryableConflict(error) && attempt < conflictRetries;
+                const again = broken ? options.idempotent && (attempt === 0 || Date.now() < deadline) : isRetryableConflict(error) && attempt < conflictRetries;
                 if (!again) throw translatePostgresError(error, { target: this.target, sent: true, write: !options.idempotent });
+                if (broken && attempt > 0) await new Promise(resolve => setTimeout(resolve, Math.min(1000, 50 * 2 ** (attempt - 1))));
             }
         }
     }
