@@ -112,7 +112,9 @@ export class PostgresQueueTransaction implements QueueTransaction {
         const ms = settlement.kind === 'done' ? settlement.retention : settlement.delay;
         // A reschedule wakes consumers through the statement's NOTIFY, delivered at the commit.
         const result = await this.run(this.statements.settle, [[settlement.id], [settlement.consumerId], [settlement.kind], [ms], [null]]);
-        return result.rows.length === 1;
+        // The statement returns one row, with the ids it found no longer leased to the consumer (null: none).
+        const lost: string[] | null = result.rows[0]?.lost ?? null;
+        return !lost?.length;
     }
 
     committed(): void {
