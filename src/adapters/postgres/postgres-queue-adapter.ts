@@ -16,7 +16,7 @@ import { isConnectionError, isRetryableConflict, translatePostgresError } from '
 import { BackendIdentity, ListenConnection, PostgresNotify } from './postgres-notify';
 import { PostgresClaimRow, unpackClaimedMessages } from './postgres-claimed';
 import { postgresEnqueueBatch, toBuffer } from './postgres-enqueue';
-import { retryWhileUnreachable } from './postgres-retry';
+import { reconnectDelay, retryWhileUnreachable } from './postgres-retry';
 import { migratePostgres } from './postgres-schema';
 import { PostgresStatementName, postgresStatements, PostgresStatements } from './postgres-statements';
 import { PostgresFlowClaim, postgresFlowClaim, postgresLimitsOf } from './postgres-flow';
@@ -532,7 +532,7 @@ export class PostgresQueueAdapter extends QueueStorageAdapter implements QueueTr
                 client.release(broken);
                 const again = broken ? options.idempotent && (attempt === 0 || Date.now() < deadline) : isRetryableConflict(error) && attempt < conflictRetries;
                 if (!again) throw translatePostgresError(error, { target: this.target, sent: true, write: !options.idempotent });
-                if (broken && attempt > 0) await new Promise(resolve => setTimeout(resolve, Math.min(1000, 50 * 2 ** (attempt - 1))));
+                if (broken && attempt > 0) await new Promise(resolve => setTimeout(resolve, reconnectDelay(attempt - 1)));
             }
         }
     }
