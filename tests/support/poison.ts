@@ -33,6 +33,10 @@ export async function expectPoisonFailsAlone(queue: BrokerQueue, startWorker: ()
         if (workers.length > 4) throw new Error(`The poison message killed ${workers.length} workers`);
     }
     const stats = await settled;
+    // A line is in `lines` once the parent has read it from the pipe: a message settled by the live worker may
+    // have its line still there. Once every worker's output has ended, every line is in.
+    for (const worker of workers) worker.kill();
+    await Promise.all(workers.map(v => v.closed));
 
     const starts = workers.flatMap(v => v.lines).filter(line => line.startsWith('got '));
     const poisonStarts = starts.filter(v => v.startsWith(`got ${poison} `));
